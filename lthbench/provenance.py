@@ -1,0 +1,74 @@
+"""Provenance of a run: package versions, git commit, JAX backend and device, config and CLI args."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("jax", "jaxlib", "dm-haiku", "optax", "numpy", "scipy", "xarray", "h5netcdf")
+
+
+def git_commit(repo_dir: str | Path | None = None) -> str:
+    """`git rev-parse HEAD` of the checkout this package lives in ('' when not a git checkout)."""
+    repo_dir = Path(repo_dir) if repo_dir else Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True, text=True, timeout=10, check=True
+        )
+        commit = out.stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_dir, capture_output=True,
+            text=True, timeout=10,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
+def device_info() -> dict[str, str]:
+    import jax
+
+    devices = jax.devices()
+    return {
+        "backend": jax.default_backend(),
+        "device": str(devices[0]) if devices else "",
+        "device_kind": getattr(devices[0], "device_kind", "") if devices else "",
+        "n_devices": str(len(devices)),
+        "x64": str(bool(jax.config.jax_enable_x64)),
+    }
+
+
+def collect(*, task=None, args: dict | None = None, extra: dict | None = None) -> dict:
+    """The provenance dict stored (as JSON) in a results file's `provenance_json` attribute."""
+    from . import __version__
+
+    prov = {
+        "lthbench_version": __version__,
+        "git_commit": git_commit(),
+        "versions": versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **device_info(),
+    }
+    if task is not None:
+        prov["task"] = task.to_dict() if hasattr(task, "to_dict") else task
+    if args is not None:
+        prov["args"] = args
+    if extra:
+        prov.update(extra)
+    return prov
