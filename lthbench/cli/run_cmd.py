@@ -84,12 +84,10 @@ def resolve_task(task_id: str, quick: bool):
 
 def run(args) -> int:
     from .. import provenance
-    from ..pruning import method_label, resolve_method, run_protocol
     from ..results import RunStore, check_output_path
 
     # Validate everything before touching any file.
     task = resolve_task(args.task, args.quick)
-    method = resolve_method(args.method)
     rewind = parse_rewind(args.rewind)
     controls = parse_controls(args.controls)
     seeds = parse_seeds(args.seeds)
@@ -100,6 +98,9 @@ def run(args) -> int:
     else:
         n_rounds = args.rounds if args.rounds is not None else task.n_rounds
     check_output_path(args.out)
+    from ..pruning import method_label, resolve_method, run_protocol
+
+    method = resolve_method(args.method)
     label = method_label(args.method, args.protocol, rewind)
 
     store = RunStore(args.out)
