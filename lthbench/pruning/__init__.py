@@ -1,0 +1,30 @@
+"""Pruning: methods (what to remove), controls (what to compare against) and protocols (the IMP loop).
+
+No physics in methods and controls; `run_protocol` glues them to the trainer and the results store.
+"""
+
+from .controls import CONTROL_NAMES, make_controls, random_mask_like
+from .keys import cell_key, purpose_key
+from .methods import (
+    METHODS,
+    SCOPES,
+    Magnitude,
+    PruneContext,
+    PruningMethod,
+    RandomPruning,
+    ScoreMethod,
+    SNIP,
+    SynFlow,
+    check_new_mask,
+    prune,
+    register_method,
+    remove_lowest,
+    removal_counts,
+    resolve_method,
+)
+
+__all__ = [
+    "CONTROL_NAMES", "METHODS", "SCOPES", "Magnitude", "PruneContext", "PruningMethod", "RandomPruning",
+    "SNIP", "ScoreMethod", "SynFlow", "cell_key", "check_new_mask", "make_controls", "prune", "purpose_key",
+    "random_mask_like", "register_method", "remove_lowest", "removal_counts", "resolve_method",
+]
