@@ -172,7 +172,7 @@ def _tfim_task(L: int, kappa: float, net: str, hyper: dict, *, quick: bool = Fal
         spec.update(learning_rate=0.001, prune_fraction=0.05, n_rounds=40, control_every=10)
     if net == "rescnn":
         # one global threshold over the residual-block kernels; the embedding conv is never pruned
-        spec.update(scope="global", exclude=("embed",))
+        spec.update(scope="global")
     spec.update(kw)
     return TaskSpec(id=tid, system_id=system_id, net=net, net_hyper=tuple(sorted(hyper.items())), **spec)
 
