@@ -107,7 +107,7 @@ def run(args) -> int:
     cli_args = {k: v for k, v in vars(args).items() if k != "func"}
     for seed in seeds:
         run_protocol(
-            task, method=method, protocol=args.protocol, rewind_to=rewind, controls=controls, seed=seed,
+            task, method=args.method, protocol=args.protocol, rewind_to=rewind, controls=controls, seed=seed,
             store=store, n_rounds=n_rounds, progress=not args.no_progress,
         )
     prov = provenance.collect(task=task, args=cli_args,
