@@ -91,15 +91,13 @@ class CellKey:
 # Atomic files
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write via `write(file_object)` to a temp file in path's directory, then os.replace onto path."""
+def _atomic_replace(path: Path, produce) -> None:
+    """`produce(tmp_path)` writes a temp file in path's directory, which then replaces path (os.replace)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        produce(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -107,6 +105,18 @@ def _atomic_write(path: Path, write) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write via `write(file_object)`, fsync, then move into place atomically."""
+
+    def produce(tmp):
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    _atomic_replace(path, produce)
 
 
 def _json_default(obj):
@@ -416,17 +426,7 @@ def save_dataset(ds, path: str | os.PathLike) -> None:
     ds.attrs = {k: _netcdf_safe(v) for k, v in ds.attrs.items()}
     for name in ds.variables:
         ds[name].attrs = {k: _netcdf_safe(v) for k, v in ds[name].attrs.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    _atomic_replace(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
 
 
 def load_dataset(path: str | os.PathLike) -> "xr.Dataset":  # noqa: F821
