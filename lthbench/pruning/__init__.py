@@ -22,9 +22,10 @@ from .methods import (
     removal_counts,
     resolve_method,
 )
+from .protocols import DEFAULT_CONTROLS, PROTOCOLS, method_label, parse_rewind, run_protocol
 
 __all__ = [
-    "CONTROL_NAMES", "METHODS", "SCOPES", "Magnitude", "PruneContext", "PruningMethod", "RandomPruning",
-    "SNIP", "ScoreMethod", "SynFlow", "cell_key", "check_new_mask", "make_controls", "prune", "purpose_key",
-    "random_mask_like", "register_method", "remove_lowest", "removal_counts", "resolve_method",
+    "CONTROL_NAMES", "DEFAULT_CONTROLS", "METHODS", "PROTOCOLS", "SCOPES", "Magnitude", "PruneContext", "PruningMethod", "RandomPruning",
+    "SNIP", "ScoreMethod", "SynFlow", "cell_key", "check_new_mask", "make_controls", "method_label", "parse_rewind", "prune", "purpose_key",
+    "random_mask_like", "register_method", "remove_lowest", "removal_counts", "resolve_method", "run_protocol",
 ]

@@ -26,6 +26,8 @@ are broken deterministically (lower leaf position first, then lower flat index).
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Union, runtime_checkable
 
@@ -291,10 +293,7 @@ def resolve_method(spec: str | Callable) -> Callable:
             f"unknown pruning method {spec!r}; choose one of {', '.join(METHODS)} or give 'package.module:Name'"
         )
     module_name, _, attr = spec.partition(":")
-    try:
-        obj = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise LthbenchError(f"cannot import pruning method module {module_name!r}: {exc}") from None
+    obj = _import(module_name)
     for part in attr.split("."):
         if not part or not hasattr(obj, part):
             raise LthbenchError(f"module {module_name!r} has no attribute {attr!r}")
@@ -304,6 +303,24 @@ def resolve_method(spec: str | Callable) -> Callable:
     if not callable(obj):
         raise LthbenchError(f"pruning method {spec!r} is not callable")
     return obj
+
+
+def _import(module_name: str):
+    """Import a method's module; like `python -m`, also look in the current directory (kept on sys.path,
+    so the module's own later imports work)."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        cwd = os.getcwd()
+        if cwd in sys.path or "" in sys.path or not (exc.name and module_name.startswith(exc.name)):
+            raise LthbenchError(f"cannot import pruning method module {module_name!r}: {exc}") from None
+        sys.path.append(cwd)
+        try:
+            return importlib.import_module(module_name)
+        except ImportError as exc2:
+            raise LthbenchError(f"cannot import pruning method module {module_name!r}: {exc2}") from None
+    except ImportError as exc:
+        raise LthbenchError(f"cannot import pruning method module {module_name!r}: {exc}") from None
 
 
 def _instantiate(cls: type, spec: str):

@@ -1,0 +1,429 @@
+"""Protocols: the IMP loop and its controls, glued to the trainer and the results store.
+
+    round 0        dense training from theta_init (control 'imp', method-independent key)
+    round r >= 1   prune the previous round's trained params with the method, then
+                     imp-wr / irp-wr: rewind the survivors to the rewind target and retrain
+                     imp-ct:          continue from the previous round's trained params (no rewind)
+                   for `round_steps` steps;
+                   at every `control_every`-th round and the last: each control (ticket, reinit,
+                   random-mask) trained in isolation for `dense_steps` from its own start.
+
+Rewind targets (`rewind_to`, imp-wr and irp-wr only): 'trained' = the dense-trained weights (what the
+authors' code does), 'init' = theta_init (classic LTH), 'step:K' = the params after K dense steps.
+The method label (`method_label`) records the choice, e.g. 'magnitude/imp-wr/rewind=trained'.
+
+Every cell's key derives from (task id, method label, control, round, seed) (see `keys.py`), and every
+IMP round continues from host (numpy) copies of the previous round's stored artifacts, so a cell run
+alone (resumed from the store) gives exactly the record it gives inside a full run.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from functools import lru_cache
+from typing import Any, Callable, Iterable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..errors import LthbenchError
+from ..masks import (
+    alive_count,
+    apply_mask,
+    full_mask,
+    prunable_count,
+    prunable_leaves,
+    to_numpy,
+)
+from .controls import check_controls, make_controls
+from .keys import DENSE, cell_key, purpose_key
+from .methods import SCOPES, PruneContext, method_name, prune, removal_counts, requirements, resolve_method
+
+PROTOCOLS = ("imp-wr", "imp-ct", "irp-wr")
+DEFAULT_CONTROLS = ("ticket", "reinit", "random-mask")
+EXACT_FIDELITY_MAX_SPINS = 20  # fidelity_exact (weight in the ED ground space) up to this N, else NaN
+
+PyTree = Any
+
+
+# --------------------------------------------------------------------------------------------------
+# Labels and validation
+
+
+def parse_rewind(rewind_to: str) -> tuple[str, int | None]:
+    """'trained' | 'init' | 'step:K' -> (kind, K or None); LthbenchError otherwise."""
+    text = str(rewind_to)
+    if text in ("trained", "init"):
+        return text, None
+    m = re.fullmatch(r"step:(\d+)", text)
+    if m:
+        return "step", int(m.group(1))
+    raise LthbenchError(f"bad rewind target {text!r}: use trained, init or step:K (K a step number)")
+
+
+def _check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise LthbenchError(f"unknown protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+    return protocol
+
+
+def _effective_method(method, protocol: str):
+    """irp-wr prunes at random: it takes method 'random' (or the default 'magnitude', replaced)."""
+    if protocol != "irp-wr":
+        return method
+    if isinstance(method, str) and method in ("magnitude", "random"):
+        return "random"
+    if not isinstance(method, str) and method_name(method) in ("magnitude", "random"):
+        return "random"
+    raise LthbenchError(f"protocol 'irp-wr' prunes at random; it cannot use method {method_name(method)!r}")
+
+
+def method_label(method: str | Callable, protocol: str = "imp-wr", rewind_to: str = "trained") -> str:
+    """The results' `method` coordinate: '<method>/<protocol>[/rewind=<target>]'.
+
+    e.g. 'magnitude/imp-wr/rewind=trained', 'magnitude/imp-ct', 'random/irp-wr/rewind=init',
+    'examples.custom_method:LayerBalancedMagnitude/imp-wr/rewind=step:10'.
+    """
+    _check_protocol(protocol)
+    parse_rewind(rewind_to)
+    name = method_name(_effective_method(method, protocol))
+    if protocol == "imp-ct":
+        return f"{name}/{protocol}"
+    return f"{name}/{protocol}/rewind={rewind_to}"
+
+
+# --------------------------------------------------------------------------------------------------
+# Physics adapters (the only places that talk to the trainer and the exact solver)
+
+
+@lru_cache(maxsize=8)
+def _ground_space(system_id: str):
+    from ..exact import ground_space
+    from ..systems import system_from_id
+
+    return ground_space(system_from_id(system_id))
+
+
+@lru_cache(maxsize=64)
+def _reference(reference_id: str) -> tuple[float, str]:
+    try:
+        from ..exact import reference_energy
+
+        ref = reference_energy(reference_id)
+    except (ImportError, LthbenchError):
+        return float("nan"), ""
+    source = getattr(ref, "source", "") or getattr(ref, "method", "")
+    return float(ref.energy), str(source)
+
+
+def _train(task, system, ansatz, params, mask, n_steps: int, key):
+    from .. import vmc
+
+    return vmc.train(system, ansatz, params, mask, task.train_config(n_steps), key)
+
+
+def _params_after(task, system, ansatz, params_init, mask, step: int, key):
+    """The dense run's params after `step` steps: the same run (same key) stopped early. The trainer
+    draws step t's randomness from the key and t alone, so its first K steps do not depend on n_steps."""
+    if step == 0:
+        return params_init
+    return _train(task, system, ansatz, params_init, mask, step, key).params
+
+
+def _energy_grad(task, system, ansatz, params, mask, key):
+    """dE/dtheta at params * mask (for methods that require 'grad', e.g. SNIP): a full sum in exact
+    mode, else 2 E[(E_loc - E) dlog psi] over one batch of task.n_samples Metropolis samples."""
+    from .. import vmc
+
+    params = apply_mask(jax.tree_util.tree_map(jnp.asarray, params), mask)
+    if hasattr(vmc, "energy_gradient"):
+        return vmc.energy_gradient(system, ansatz, params, task.train_config(0), key)
+    from ..vmc import estimate, exact_sum, sampler
+
+    if task.exact:
+        spins, diag, partners = exact_sum.device_basis(system)
+
+        def energy(p):
+            lp = exact_sum.all_log_psi(ansatz, p, spins)
+            return jnp.sum(exact_sum.probabilities(lp) * exact_sum.local_energies(system, lp, diag, partners))
+
+        return jax.grad(energy)(params)
+    k_chain, k_sample = jax.random.split(key)
+    chains = sampler.init_chains(ansatz, params, task.n_chains, system.n_spins, k_chain)
+    _, samples, _ = sampler.sample(ansatz, params, chains, k_sample, max(1, task.n_samples // task.n_chains),
+                                   sweep_size=system.n_spins, n_discard=100)
+    samples = samples.reshape(-1, system.n_spins)
+    eloc = estimate.local_energies(system, ansatz, params, samples)
+    _, vjp = jax.vjp(lambda p: estimate.log_psi64(ansatz, p, samples), params)
+    (grad,) = vjp(2.0 * (eloc - jnp.mean(eloc)) / samples.shape[0])
+    return grad
+
+
+def _fidelity(task, system, ansatz, params_a, params_b, key) -> float:
+    from .. import vmc
+
+    return float(vmc.fidelity(system, ansatz, params_a, params_b, task.train_config(0), key))
+
+
+def _fidelity_exact(system, ansatz, params) -> float:
+    if system.n_spins > EXACT_FIDELITY_MAX_SPINS:
+        return float("nan")
+    from .. import vmc
+
+    try:
+        vectors = _ground_space(system.id)[1]
+    except (ImportError, LthbenchError):
+        return float("nan")
+    return float(vmc.ground_space_weight(system, ansatz, params, vectors))
+
+
+# --------------------------------------------------------------------------------------------------
+# One chain
+
+
+class _Chain:
+    """State shared by the cells of one (task, method, protocol, rewind, seed) chain."""
+
+    def __init__(self, task, method, protocol, rewind_to, seed, store):
+        from ..nets import make_ansatz
+        from ..systems import system_from_id
+
+        self.task, self.protocol, self.seed, self.store = task, protocol, int(seed), store
+        self.method = resolve_method(_effective_method(method, protocol))
+        self.label = method_label(method, protocol, rewind_to)
+        self.rewind, self.rewind_step = parse_rewind(rewind_to)
+        self.system = system_from_id(task.system_id)
+        self.ansatz = make_ansatz(task.net, self.system, **task.hyper)
+        exclude = tuple(task.exclude)
+        shapes = jax.eval_shape(self.ansatz.init, jax.random.key(0))
+        self.prunable = prunable_leaves(
+            shapes, lambda name, leaf: bool(self.ansatz.is_prunable(name, leaf)) and not any(e in name for e in exclude)
+        )
+        self.controls = make_controls(self.ansatz, self.prunable)
+        self.reference, self.reference_source = _reference(task.reference)
+
+    def key(self, control: str, rnd: int):
+        from ..results import CellKey
+
+        return CellKey(self.task.id, self.label, control, int(rnd), self.seed)
+
+    def record(self, mask, result, *, fidelity_prev=float("nan"), params=None, wall_time=float("nan")) -> dict:
+        n = self.system.n_spins
+        e = float(result.energy)
+        ref = self.reference
+        n_alive = alive_count(mask, self.prunable)
+        n_prunable = prunable_count(mask, self.prunable)
+        diverged = bool(getattr(result, "diverged", False)) or not math.isfinite(e)
+        return {
+            "n_alive": n_alive,
+            "n_prunable": n_prunable,
+            "density": n_alive / n_prunable if n_prunable else 1.0,
+            "rho": n_alive / n,
+            "energy": e,
+            "energy_sigma": _get(result, "energy_sigma"),
+            "variance": _get(result, "variance"),
+            "rel_error": abs(e - ref) / abs(ref) if ref else float("nan"),
+            "abs_error_per_spin": abs(e - ref) / n,
+            "v_score": _get(result, "v_score"),
+            "fidelity_prev": float(fidelity_prev),
+            "fidelity_exact": float("nan") if diverged or params is None else
+            _fidelity_exact(self.system, self.ansatz, apply_mask(params, mask)),
+            "m_z": _get(result, "m_z"),
+            "m_x": _get(result, "m_x"),
+            "wall_time": float(wall_time),
+            "samples_per_s": _get(result, "samples_per_s"),
+            "diverged": int(diverged),
+            "reference_energy": ref,
+            "reference_source": self.reference_source,
+            "n_spins": n,
+        }
+
+    # -- round 0 ----------------------------------------------------------------------------------
+
+    def dense(self) -> dict:
+        """Round 0 artifacts (trained here, or loaded): {'mask', 'params', 'params_init'[, 'params_step']}."""
+        key = self.key("imp", 0)
+        if self.store.has(key):
+            arts = self.store.read_artifacts(key)
+            if self.rewind == "step" and "params_step" not in arts:
+                raise LthbenchError(f"stored round 0 of {self.task.id} lacks params_step; use a fresh output file")
+            return arts
+        t0 = time.perf_counter()
+        root = cell_key(self.task.id, DENSE, "imp", 0, self.seed)
+        train_key = purpose_key(root, "train")
+        shared = self.shared_dense()
+        if shared is not None:
+            record, arts = shared
+        else:
+            params_init = to_numpy(self.ansatz.init(purpose_key(root, "init")))
+            mask = to_numpy(full_mask(params_init))
+            result = _train(self.task, self.system, self.ansatz, params_init, mask, self.task.dense_steps, train_key)
+            params = to_numpy(result.params)
+            arts = {"mask": mask, "params": params, "params_init": params_init}
+            record = self.record(mask, result, params=params, wall_time=time.perf_counter() - t0)
+        if self.rewind == "step":
+            arts["params_step"] = to_numpy(_params_after(
+                self.task, self.system, self.ansatz, arts["params_init"], arts["mask"], self.rewind_step, train_key))
+        self.store.write(key, record, arts)
+        return arts
+
+    def shared_dense(self) -> tuple[dict, dict] | None:
+        """(record, artifacts) of round 0 stored under another method label of this (task, seed).
+
+        Round 0's keys do not depend on the method (keys.DENSE), so its record and artifacts are the
+        same for every label: copying them saves the dense training, the largest budget of a chain."""
+        for other in self.store.keys():
+            if (other.task, other.control, other.round, other.seed) == (self.task.id, "imp", 0, self.seed):
+                record = self.store.read_record(other)
+                record.pop("method", None)
+                arts = self.store.read_artifacts(other)
+                arts.pop("params_step", None)
+                return record, arts
+        return None
+
+    # -- rounds >= 1 ------------------------------------------------------------------------------
+
+    def rewind_target(self, dense: dict, previous: dict) -> PyTree:
+        if self.protocol == "imp-ct":
+            return previous["params"]
+        return dense[{"trained": "params", "init": "params_init", "step": "params_step"}[self.rewind]]
+
+    def prune_round(self, rnd: int, dense: dict, previous: dict) -> dict:
+        """IMP round rnd (trained here, or loaded): {'mask', 'params'}."""
+        key = self.key("imp", rnd)
+        if self.store.has(key):
+            arts = self.store.read_artifacts(key)
+            return {"mask": arts["mask"], "params": arts["params"]}
+        t0 = time.perf_counter()
+        root = cell_key(self.task.id, self.label, "imp", rnd, self.seed)
+        prev_mask, prev_params = previous["mask"], previous["params"]
+        n_remove = removal_counts(prev_mask, self.prunable, self.task.prune_fraction, self.task.scope)
+        context = self.context(rnd, prev_params, prev_mask, purpose_key(root, "grad"))
+        mask = prune(self.method, prev_params, prev_mask, n_remove, purpose_key(root, "prune"), context)
+        start = to_numpy(apply_mask(self.rewind_target(dense, previous), mask))
+        result = _train(self.task, self.system, self.ansatz, start, mask, self.task.round_steps,
+                        purpose_key(root, "train"))
+        params = to_numpy(result.params)
+        diverged = bool(getattr(result, "diverged", False))
+        fid = float("nan") if diverged else _fidelity(
+            self.task, self.system, self.ansatz, apply_mask(prev_params, prev_mask), apply_mask(params, mask),
+            purpose_key(root, "fidelity"))
+        rec = self.record(mask, result, fidelity_prev=fid, params=params, wall_time=time.perf_counter() - t0)
+        self.store.write(key, rec, {"mask": mask, "params": params})
+        return {"mask": mask, "params": params}
+
+    def context(self, rnd: int, params, mask, key) -> PruneContext:
+        needs = requirements(self.method)
+        unknown = set(needs) - {"grad", "log_psi"}
+        if unknown:
+            raise LthbenchError(f"pruning method {method_name(self.method)!r} requires unknown context {sorted(unknown)}")
+        grad = None
+        if "grad" in needs:
+            grad = to_numpy(_energy_grad(self.task, self.system, self.ansatz, params, mask, key))
+        return PruneContext(
+            prunable=self.prunable, grad=grad, log_psi=self.ansatz.log_psi, n_spins=self.system.n_spins, round=rnd
+        )
+
+    # -- controls ---------------------------------------------------------------------------------
+
+    def control(self, name: str, rnd: int, dense: dict, current: dict) -> None:
+        key = self.key(name, rnd)
+        if self.store.has(key):
+            return
+        t0 = time.perf_counter()
+        root = cell_key(self.task.id, self.label, name, rnd, self.seed)
+        mask, start = self.controls[name](current["mask"], dense["params_init"], current["params"],
+                                          purpose_key(root, "control"))
+        mask = to_numpy(mask)
+        result = _train(self.task, self.system, self.ansatz, to_numpy(start), mask, self.task.dense_steps,
+                        purpose_key(root, "train"))
+        params = to_numpy(result.params)
+        rec = self.record(mask, result, params=params, wall_time=time.perf_counter() - t0)
+        self.store.write(key, rec, {"mask": mask, "params": params})
+
+
+def _get(result, name: str) -> float:
+    value = getattr(result, name, None)
+    return float("nan") if value is None else float(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# The entry point
+
+
+def run_protocol(
+    task,
+    *,
+    method: str | Callable = "magnitude",
+    protocol: str = "imp-wr",
+    rewind_to: str = "trained",
+    controls: Iterable[str] = DEFAULT_CONTROLS,
+    seed: int = 0,
+    store,
+    n_rounds: int | None = None,
+    progress: bool = True,
+) -> list:
+    """Train one IMP chain (round 0 dense, rounds 1..n_rounds pruned) and its controls into `store`.
+
+    task: a `TaskSpec` or a task id. method: a registry name ('magnitude', 'random', 'snip', 'synflow'),
+    an import path 'package.module:Name', or a callable (see `lthbench.pruning.methods`). protocol:
+    'imp-wr' | 'imp-ct' | 'irp-wr'. rewind_to: 'trained' | 'init' | 'step:K' (ignored by imp-ct).
+    controls: subset of ('ticket', 'reinit', 'random-mask'), trained at `task.control_rounds(n_rounds)`.
+    store: a `lthbench.results.RunStore`; finished cells are skipped, finished IMP rounds reloaded from
+    their artifacts. Returns the `CellKey`s of every cell of the run (finished before or now), in order.
+    Raises LthbenchError (one line) for bad input.
+    """
+    from ..tasks import TaskSpec, get_task
+
+    if isinstance(task, str):
+        task = get_task(task)
+    if not isinstance(task, TaskSpec):
+        raise LthbenchError(f"task must be a TaskSpec or a task id, got {type(task).__name__}")
+    _check_protocol(protocol)
+    rewind, step = parse_rewind(rewind_to)
+    if rewind == "step" and protocol != "imp-ct" and not 0 <= step <= task.dense_steps:
+        raise LthbenchError(f"rewind step:{step} lies outside the dense training (0..{task.dense_steps} steps)")
+    controls = check_controls(controls)
+    n_rounds = task.n_rounds if n_rounds is None else n_rounds
+    if isinstance(n_rounds, bool) or not isinstance(n_rounds, (int, np.integer)) or n_rounds < 1:
+        raise LthbenchError(f"number of rounds must be an integer >= 1, got {n_rounds!r}")
+    if not 0.0 < float(task.prune_fraction) < 1.0:
+        raise LthbenchError(f"prune fraction must lie in (0, 1), got {task.prune_fraction}")
+    if task.scope not in SCOPES:
+        raise LthbenchError(f"unknown pruning scope {task.scope!r}; choose one of {', '.join(SCOPES)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise LthbenchError(f"seed must be an integer >= 0, got {seed!r}")
+    if store is None:
+        raise LthbenchError("run_protocol needs a results store (lthbench.results.RunStore)")
+    if protocol == "imp-ct":
+        rewind_to = "trained"  # no rewinding: the label carries no rewind target
+
+    chain = _Chain(task, method, protocol, rewind_to, seed, store)
+    control_rounds = set(task.control_rounds(int(n_rounds))) if controls else set()
+    keys = []
+    bar = _progress(range(int(n_rounds) + 1), progress, f"{task.id} {chain.label} s{seed}")
+    dense = current = None
+    for rnd in bar:
+        if rnd == 0:
+            dense = chain.dense()
+            current = {"mask": dense["mask"], "params": dense["params"]}
+        else:
+            current = chain.prune_round(rnd, dense, current)
+        keys.append(chain.key("imp", rnd))
+        if rnd in control_rounds:
+            for name in controls:
+                chain.control(name, rnd, dense, current)
+                keys.append(chain.key(name, rnd))
+        if progress:
+            rec = store.read_record(chain.key("imp", rnd))
+            bar.set_postfix(n=rec["n_alive"], rel_err=f"{rec['rel_error']:.2e}")
+    return keys
+
+
+def _progress(iterable, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, unit="round", disable=not enabled)
