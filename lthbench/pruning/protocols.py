@@ -26,7 +26,6 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..errors import LthbenchError
@@ -134,31 +133,11 @@ def _params_after(task, system, ansatz, params_init, mask, step: int, key):
 
 
 def _energy_grad(task, system, ansatz, params, mask, key):
-    """dE/dtheta at params * mask (for methods that require 'grad', e.g. SNIP): a full sum in exact
-    mode, else 2 E[(E_loc - E) dlog psi] over one batch of task.n_samples Metropolis samples."""
+    """dE/dtheta at params * mask, for methods that require 'grad' (SNIP): exact in exact mode, else
+    from one batch of task.n_samples Monte Carlo samples."""
     from .. import vmc
 
-    params = apply_mask(jax.tree_util.tree_map(jnp.asarray, params), mask)
-    if hasattr(vmc, "energy_gradient"):
-        return vmc.energy_gradient(system, ansatz, params, task.train_config(0), key)
-    from ..vmc import estimate, exact_sum, sampler
-
-    if task.exact:
-        spins, diag, partners = exact_sum.device_basis(system)
-
-        def energy(p):
-            lp = exact_sum.all_log_psi(ansatz, p, spins)
-            return jnp.sum(exact_sum.probabilities(lp) * exact_sum.local_energies(system, lp, diag, partners))
-
-        return jax.grad(energy)(params)
-    k_chain, k_sample = jax.random.split(key)
-    chains = sampler.init_chains(ansatz, params, task.n_chains, system.n_spins, k_chain)
-    _, samples, _ = sampler.sample(ansatz, params, chains, k_sample, max(1, task.n_samples // task.n_chains),
-                                   sweep_size=system.n_spins, n_discard=100)
-    samples = samples.reshape(-1, system.n_spins)
-    eloc = estimate.local_energies(system, ansatz, params, samples)
-    _, vjp = jax.vjp(lambda p: estimate.log_psi64(ansatz, p, samples), params)
-    (grad,) = vjp(2.0 * (eloc - jnp.mean(eloc)) / samples.shape[0])
+    _, grad = vmc.energy_gradient(system, ansatz, params, mask, task.train_config(0), key)
     return grad
 
 
