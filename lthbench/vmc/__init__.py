@@ -7,6 +7,7 @@ Public API (see docs/CONTRACTS.md):
   fidelity(system, ansatz, params_a, params_b, config, key) -> float
   ground_space_weight(system, ansatz, params, ground_vectors) -> float
   exact_vector(system, ansatz, params) -> np.ndarray (normalised psi in basis-code order)
+  energy_gradient(system, ansatz, params, mask, config, key) -> (energy, grad pytree)
 """
 
 from .sr import sr
@@ -14,6 +15,7 @@ from .train import (
     Evaluation,
     TrainConfig,
     TrainResult,
+    energy_gradient,
     evaluate,
     exact_vector,
     fidelity,
@@ -25,6 +27,7 @@ __all__ = [
     "Evaluation",
     "TrainConfig",
     "TrainResult",
+    "energy_gradient",
     "evaluate",
     "exact_vector",
     "fidelity",

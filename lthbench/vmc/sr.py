@@ -31,8 +31,12 @@ class SRState(NamedTuple):
     pass
 
 
-def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto"):
-    """The SR direction (X^T X + shift)^{-1} g as a flat vector. space: 'auto' | 'parameter' | 'sample'."""
+def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto", gram=None):
+    """The SR direction (X^T X + shift)^{-1} g as a flat vector. space: 'auto' | 'parameter' | 'sample'.
+
+    gram: optional precomputed X X^T (N_s, N_s), used by the sample-space solve (single-layer nets
+    have a cheap structured Gram matrix, see `lthbench.vmc.train`).
+    """
     n_samples, n_params = jacobian.shape
     if space == "auto":
         space = "parameter" if n_params <= n_samples else "sample"
@@ -42,24 +46,27 @@ def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto"):
         return jax.scipy.linalg.cho_solve(factor, grad_flat)
     if residual is None:
         raise ValueError("sample-space SR needs the residual y (g = X^T y)")
-    k = jacobian @ jacobian.T + shift * jnp.eye(n_samples, dtype=jacobian.dtype)
+    k = (jacobian @ jacobian.T if gram is None else gram) + shift * jnp.eye(n_samples, dtype=jacobian.dtype)
     factor = jax.scipy.linalg.cho_factor(k, lower=True)
     return jacobian.T @ jax.scipy.linalg.cho_solve(factor, residual)
 
 
 def sr(shift: float, space: str = "auto") -> optax.GradientTransformationExtraArgs:
-    """SR preconditioner with diagonal shift `shift`. Extra args: jacobian (N_s, P), residual (N_s,)."""
+    """SR preconditioner with diagonal shift `shift`.
+
+    Extra args: jacobian X (N_s, P), residual y (N_s,), optionally gram = X X^T (N_s, N_s).
+    """
 
     def init_fn(params):
         del params
         return SRState()
 
-    def update_fn(updates, state, params=None, *, jacobian, residual=None, **extra):
+    def update_fn(updates, state, params=None, *, jacobian, residual=None, gram=None, **extra):
         del params, extra
         flat, unravel = ravel_pytree(updates)
         f64 = jnp.float64
         d = solve(jacobian.astype(f64), None if residual is None else residual.astype(f64),
-                  flat.astype(f64), shift, space)
+                  flat.astype(f64), shift, space, None if gram is None else gram.astype(f64))
         return unravel(d.astype(flat.dtype)), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

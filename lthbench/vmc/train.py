@@ -142,6 +142,28 @@ def _flat_jacobian(ansatz, params, mask, spins):
     return jnp.concatenate([x.reshape(spins.shape[0], -1).astype(jnp.float64) for x in leaves], axis=1)
 
 
+def _single_layer_gram(ansatz, params, spins):
+    """X X^T of the centred, 1/sqrt(B)-scaled log-derivatives of a dense single-layer net, in O(B^2 (N + H)).
+
+    O_W[i, j] = s_i g_j(s), O_b[j] = g_j(s), O_a[i] = s_i with g = act'(theta), so the uncentred Gram is
+    (s s^T) * (g g^T) [+ g g^T] [+ s s^T] (elementwise); centring is then K - r 1^T - 1 r^T + mu.
+    Valid only for an all-ones mask (the caller checks).
+    """
+    w, b, a = ansatz.single_layer.parts(params)
+    theta = spins @ w + (0.0 if b is None else b)
+    g = jax.grad(lambda t: jnp.sum(ansatz.single_layer.activation_sum(t)))(theta)
+    ss = spins @ spins.T
+    gg = g @ g.T
+    k = ss * gg
+    if b is not None:
+        k = k + gg
+    if a is not None:
+        k = k + ss
+    r = jnp.mean(k, axis=1)
+    k = k - r[:, None] - r[None, :] + jnp.mean(r)
+    return k / spins.shape[0]
+
+
 def _exact_chunk(n_states: int, n_params: int) -> int:
     chunk = 1 << max(10, int(math.log2(max(1, (1 << 23) // max(n_params, 1)))))
     return min(chunk, n_states)
@@ -177,9 +199,15 @@ def _programs(system, ansatz, st: _Static):
             return chain, energy, variance, grad, {}
         jac = _flat_jacobian(ansatz, params, mask, spins)
         x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(ns)
-        _, unravel = ravel_pytree(params)
-        grad = unravel((x.T @ y).astype(ravel_pytree(params)[0].dtype))
-        return chain, energy, variance, grad, {"jacobian": x, "residual": y}
+        flat, unravel = ravel_pytree(params)
+        grad = unravel((x.T @ y).astype(flat.dtype))
+        extra = {"jacobian": x, "residual": y}
+        if ansatz.single_layer is not None and flat.shape[0] > ns:
+            dense = jnp.all(jnp.array([jnp.all(m != 0) for m in jax.tree_util.tree_leaves(mask)]))
+            extra["gram"] = jax.lax.cond(
+                dense, lambda: _single_layer_gram(ansatz, pm, spins), lambda: x @ x.T
+            )
+        return chain, energy, variance, grad, extra
 
     def exact_gradient(params, mask, basis_arrays):
         spins_all, diag, partners = basis_arrays
@@ -303,8 +331,16 @@ def _programs(system, ansatz, st: _Static):
         mx = prob @ jnp.mean(ratios, axis=1)
         return energy, variance, mz, mx, lp
 
+    def gradient(params, mask, chain, key, basis_arrays):
+        if st.exact:
+            energy, _, grad, _ = exact_gradient(params, mask, basis_arrays)
+        else:
+            _, energy, _, grad, _ = mc_gradient(params, mask, chain, key)
+        return energy, grad
+
     return {
         "opt": opt,
+        "gradient": jax.jit(gradient),
         "run_steps": jax.jit(run_steps),
         "mc_eval_step": jax.jit(mc_eval_step),
         "sample_step": jax.jit(sample_step),
@@ -414,6 +450,25 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
         variance_history=var_history,
         evaluation=ev,
     )
+
+
+def energy_gradient(system, ansatz, params, mask, config: TrainConfig, key):
+    """(energy, dE/dparams) of the masked net: exact in exact mode, else from one Monte Carlo step
+    (fresh chains, `n_burn_in` sweeps, `n_samples` samples). The gradient is 2 Cov(O, E_loc) as a
+    params-shaped pytree (zero on pruned weights). For pruning methods that want gradients (SNIP).
+    """
+    _check(system, ansatz, params, mask)
+    if mask is None:
+        mask = full_mask(params)
+    st = _static(system, config)
+    progs = _programs(system, ansatz, st)
+    mask = jax.tree_util.tree_map(lambda m, p: jnp.asarray(m, dtype=jnp.asarray(p).dtype), mask, params)
+    k_chain, k_burn, k_grad = jax.random.split(key, 3)
+    chain = progs["init_chains"](apply_mask(params, mask), k_chain)
+    if not config.exact and config.n_burn_in > 0:
+        chain = progs["burn_in"](apply_mask(params, mask), chain, k_burn, int(config.n_burn_in))
+    energy, grad = progs["gradient"](params, mask, chain, k_grad, _basis_arrays(system, config.exact))
+    return float(energy), grad
 
 
 def _v_score(n_spins, energy, variance):

@@ -1,0 +1,99 @@
+"""Monte Carlo against exact mode, masked training, divergence, compile reuse."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lthbench.masks import full_mask
+from lthbench.nets import make_ansatz
+from lthbench.systems import tfim, toric
+from lthbench.vmc import TrainConfig, evaluate, fidelity, train
+import importlib
+
+train_module = importlib.import_module("lthbench.vmc.train")
+
+
+def _scaled(ansatz, seed, scale):
+    return jax.tree_util.tree_map(lambda x: x * scale, ansatz.init(jax.random.key(seed)))
+
+
+@pytest.mark.parametrize(
+    "system,star",
+    [(tfim((3, 3), 3.04438), 0.0), (toric(2, hx=0.2), 0.3)],
+    ids=["tfim3x3", "toric2-hx0.2-star"],
+)
+def test_mc_energy_agrees_with_exact(system, star):
+    ansatz = make_ansatz("ffnn", system, alpha=2)
+    params = _scaled(ansatz, 5, 30.0)
+    exact = evaluate(system, ansatz, params, TrainConfig(n_steps=0, exact=True), jax.random.key(0))
+    mc_cfg = TrainConfig(n_steps=0, n_eval_steps=20, star_flip_prob=star)
+    mc = evaluate(system, ansatz, params, mc_cfg, jax.random.key(1))
+    assert mc.energy_sigma > 0
+    assert abs(mc.energy - exact.energy) < 4 * mc.energy_sigma
+    assert abs(mc.m_z - exact.m_z) < 0.05 and abs(mc.m_x - exact.m_x) < 0.05
+    fid = fidelity(system, ansatz, params, _scaled(ansatz, 6, 30.0), mc_cfg, jax.random.key(2))
+    fid_exact = fidelity(system, ansatz, params, _scaled(ansatz, 6, 30.0), TrainConfig(n_steps=0, exact=True), None)
+    assert fid == pytest.approx(fid_exact, abs=0.05)
+
+
+@pytest.mark.parametrize("n_samples", [64, 512], ids=["sample-space", "parameter-space"])
+def test_masked_weights_stay_zero_after_100_sr_steps(n_samples):
+    system = tfim((3, 3), 3.04438)
+    ansatz = make_ansatz("ffnn", system, alpha=2)  # 162 weights
+    params = ansatz.init(jax.random.key(0))
+    mask = full_mask(params)
+    rng = np.random.default_rng(0)
+    pruned = rng.random(mask["ffnn"]["w"].shape) < 0.3
+    mask["ffnn"]["w"] = jnp.asarray(~pruned, dtype=jnp.float64)
+    cfg = TrainConfig(n_steps=100, n_samples=n_samples, n_chains=16, n_eval_steps=1)
+    res = train(system, ansatz, params, mask, cfg, jax.random.key(1))
+    w = np.asarray(res.params["ffnn"]["w"])
+    assert not res.diverged and res.n_steps_done == 100
+    assert np.all(w[pruned] == 0.0)
+    assert np.all(w[~pruned] != 0.0)
+    assert res.energy_history.shape == (100,)
+    assert res.energy < res.energy_history[0]
+    assert res.seconds_per_step > 0 and res.samples_per_s > 0
+
+
+def test_exact_training_reaches_ground_state_and_keeps_mask():
+    system = toric(2)
+    ansatz = make_ansatz("ffnn", system, alpha=2)
+    params = ansatz.init(jax.random.key(0))
+    mask = full_mask(params)
+    mask["ffnn"]["w"] = mask["ffnn"]["w"].at[:, :3].set(0.0)
+    cfg = TrainConfig(n_steps=150, exact=True, learning_rate=0.05)
+    res = train(system, ansatz, params, mask, cfg, jax.random.key(1))
+    assert np.all(np.asarray(res.params["ffnn"]["w"])[:, :3] == 0.0)
+    assert res.energy_sigma == 0.0
+    assert res.energy < -7.5  # E0 = -8, the uniform state has -4
+    assert res.energy == pytest.approx(res.energy_history[-1], abs=0.05)
+
+
+def test_divergence_is_reported():
+    system = tfim((3, 3), 3.04438)
+    ansatz = make_ansatz("ffnn", system, alpha=1)
+    params = ansatz.init(jax.random.key(0))
+    cfg = TrainConfig(n_steps=60, n_samples=64, learning_rate=1e200, sr_shift=None, n_eval_steps=1)
+    res = train(system, ansatz, params, None, cfg, jax.random.key(1))
+    assert res.diverged
+    assert res.n_steps_done < 60
+    assert len(res.energy_history) == res.n_steps_done
+    assert np.all(np.isfinite(res.energy_history))
+    assert all(np.all(np.isfinite(np.asarray(x))) for x in jax.tree_util.tree_leaves(res.params))
+
+
+def test_one_compilation_for_many_masks():
+    system = tfim((3, 3), 1.0)
+    ansatz = make_ansatz("ffnn", system, alpha=1)
+    params = ansatz.init(jax.random.key(0))
+    cfg = TrainConfig(n_steps=3, n_samples=64, n_eval_steps=1)
+    train(system, ansatz, params, None, cfg, jax.random.key(0))
+    progs = train_module._programs(system, make_ansatz("ffnn", system, alpha=1), train_module._static(system, cfg))
+    before = progs["run_steps"]._cache_size()
+    for k in range(3):
+        mask = full_mask(params)
+        mask["ffnn"]["w"] = mask["ffnn"]["w"].at[k].set(0.0)
+        train(system, make_ansatz("ffnn", system, alpha=1), params, mask, cfg, jax.random.key(k))
+    assert progs["run_steps"]._cache_size() == before == 1
