@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import math
 import shutil
-import sys
 from pathlib import Path
 
 import jax
@@ -22,6 +22,7 @@ from lthbench.tasks import get_task
 TINY = "tiny-tfim-3x3"
 VOLATILE = ("wall_time", "samples_per_s")
 REPO = Path(__file__).resolve().parents[1]
+HAVE_EXACT = importlib.util.find_spec("lthbench.exact") is not None
 
 
 def leaves(tree):
@@ -101,6 +102,8 @@ def test_full_run_cells_counts_and_zero_pruned_weights(full_run):
             e, ref = rec["energy"], rec["reference_energy"]
             assert rec["rel_error"] == pytest.approx(abs(e - ref) / abs(ref))
             assert rec["abs_error_per_spin"] == pytest.approx(abs(e - ref) / rec["n_spins"])
+        if HAVE_EXACT:  # N = 9: the weight in the exact ground space is always computed
+            assert 0.0 < rec["fidelity_exact"] <= 1.0 + 1e-9
         if key.control == "imp" and key.round > 0:
             assert 0.0 < rec["fidelity_prev"] <= 1.0 + 1e-9
         else:
