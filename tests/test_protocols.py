@@ -193,6 +193,23 @@ def test_controls_start_from_their_own_init_and_mask(tmp_path, spy):
     assert_tree_equal(calls["random-mask"]["params"], apply_mask(init, rand))
 
 
+def test_step_k_params_are_a_prefix_of_the_dense_run():
+    """step:K rewinding trains K steps with the dense run's key: valid only while the trainer's first K
+    steps do not depend on the total number of steps (Monte Carlo: the sampler's keys matter)."""
+    from lthbench.masks import full_mask
+    from lthbench.nets import make_ansatz
+    from lthbench.systems import system_from_id
+
+    task = dataclasses.replace(get_task(TINY), exact=False, n_samples=64, n_chains=4)
+    system = system_from_id(task.system_id)
+    ansatz = make_ansatz(task.net, system, **task.hyper)
+    params = ansatz.init(jax.random.key(0))
+    mask = full_mask(params)
+    short = protocols._train(task, system, ansatz, params, mask, 7, jax.random.key(1))
+    full = protocols._train(task, system, ansatz, params, mask, 30, jax.random.key(1))
+    np.testing.assert_array_equal(short.energy_history, full.energy_history[:7])
+
+
 def test_imp_ct_continues_training_without_rewind(tmp_path, spy):
     task = dataclasses.replace(get_task(TINY), n_rounds=2, control_every=0)
     store = RunStore(tmp_path / "ct.nc")
