@@ -27,11 +27,24 @@ from jax.flatten_util import ravel_pytree
 from ..errors import LthbenchError
 from ..masks import apply_mask, full_mask
 from . import exact_sum
+from ._blas import single_threaded_blas
 from .estimate import chain_statistics, local_energies, log_psi64, single_flip_log_ratios
 from .sampler import ChainState, init_chains, sample, star_patterns
 from .sr import sr
 
 STEPS_PER_CALL = 25
+
+
+def _blas1(fn):
+    """Run `fn` with OpenBLAS single-threaded (see `_blas`)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclasses.dataclass(frozen=True)
@@ -371,6 +384,7 @@ def _check(system, ansatz, params, mask):
             raise LthbenchError("mask does not mirror params (tree structure or leaf shapes differ)")
 
 
+@_blas1
 def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False) -> TrainResult:
     """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
 
@@ -452,6 +466,7 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
     )
 
 
+@_blas1
 def energy_gradient(system, ansatz, params, mask, config: TrainConfig, key):
     """(energy, dE/dparams) of the masked net: exact in exact mode, else from one Monte Carlo step
     (fresh chains, `n_burn_in` sweeps, `n_samples` samples). The gradient is 2 Cov(O, E_loc) as a
@@ -503,6 +518,7 @@ def _evaluate(system, ansatz, params, config, key, *, progs=None, chain=None) ->
     )
 
 
+@_blas1
 def evaluate(system, ansatz, params, config: TrainConfig, key) -> Evaluation:
     """Energy (with error bar), variance, V-score, M_z, M_x of fixed params (already masked).
 
@@ -518,6 +534,7 @@ def _exact_log_psi_fn(system, ansatz):
     return jax.jit(lambda p, s: exact_sum.all_log_psi(ansatz, p, s))
 
 
+@_blas1
 def exact_vector(system, ansatz, params) -> np.ndarray:
     """The normalised state psi (2^N,) in the operator's basis-code order."""
     exact_sum.check_size(system)
@@ -526,6 +543,7 @@ def exact_vector(system, ansatz, params) -> np.ndarray:
     return np.asarray(exact_sum.normalised_vector(lp))
 
 
+@_blas1
 def fidelity(system, ansatz, params_a, params_b, config: TrainConfig, key) -> float:
     """|<a|b>|^2 / (<a|a><b|b>): exact in exact mode, else E_{s~|a|^2}[b/a] E_{s~|b|^2}[a/b]."""
     if config.exact:
