@@ -97,3 +97,19 @@ def test_one_compilation_for_many_masks():
         mask["ffnn"]["w"] = mask["ffnn"]["w"].at[k].set(0.0)
         train(system, make_ansatz("ffnn", system, alpha=1), params, mask, cfg, jax.random.key(k))
     assert progs["run_steps"]._cache_size() == before == 1
+
+
+@pytest.mark.parametrize(
+    "net,hyper,optimizer,shift",
+    [("rbm", {"alpha": 1}, "sgd", 1e-3), ("cnn", {}, "adam", 1e-3), ("rescnn", {"nf": 2, "nb": 1}, "sgd", None)],
+)
+def test_every_ansatz_trains_in_monte_carlo_mode(net, hyper, optimizer, shift):
+    system = tfim((3, 3), 3.04438)
+    ansatz = make_ansatz(net, system, **hyper)
+    params = ansatz.init(jax.random.key(0))
+    cfg = TrainConfig(n_steps=30, n_samples=128, learning_rate=0.01, optimizer=optimizer, sr_shift=shift, n_eval_steps=2)
+    res = train(system, ansatz, params, None, cfg, jax.random.key(1))
+    assert not res.diverged and res.n_steps_done == 30
+    assert np.isfinite(res.energy)
+    assert res.energy_history[-5:].mean() < res.energy_history[:5].mean()
+    assert jax.tree_util.tree_structure(res.params) == jax.tree_util.tree_structure(params)
