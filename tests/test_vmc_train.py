@@ -113,3 +113,13 @@ def test_every_ansatz_trains_in_monte_carlo_mode(net, hyper, optimizer, shift):
     assert np.isfinite(res.energy)
     assert res.energy_history[-5:].mean() < res.energy_history[:5].mean()
     assert jax.tree_util.tree_structure(res.params) == jax.tree_util.tree_structure(params)
+
+
+def test_a_short_run_is_a_prefix_of_a_long_one():
+    """Step keys depend only on (key, step index): K steps reproduce the first K of a longer run."""
+    system = tfim((3, 3), 1.0)
+    ansatz = make_ansatz("ffnn", system, alpha=1)
+    params = ansatz.init(jax.random.key(0))
+    long = train(system, ansatz, params, None, TrainConfig(n_steps=30, n_samples=64, n_eval_steps=1), jax.random.key(4))
+    short = train(system, ansatz, params, None, TrainConfig(n_steps=7, n_samples=64, n_eval_steps=1), jax.random.key(4))
+    np.testing.assert_array_equal(short.energy_history, long.energy_history[:7])
