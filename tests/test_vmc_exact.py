@@ -90,7 +90,7 @@ def test_exact_gradient_matches_finite_differences():
 def test_exact_sr_step_is_the_natural_gradient():
     """One SGD+SR step in exact mode moves params by -lr (S + shift)^{-1} g, S the exact QGT."""
     system = tfim((3, 3), 2.0)
-    ansatz = make_ansatz("ffnn", system, alpha=1)
+    ansatz = make_ansatz("ffnn", system, alpha=4)  # 324 weights: the blocked symmetric Gram path
     params = scaled(ansatz, jax.random.key(4), 20.0)
     mask = full_mask(params)
     cfg = TrainConfig(n_steps=1, exact=True, learning_rate=0.01, sr_shift=1e-2, n_eval_steps=1)

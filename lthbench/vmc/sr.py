@@ -23,12 +23,24 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
 
 class SRState(NamedTuple):
     pass
+
+
+def symmetric_gram(w, n_blocks: int = 8):
+    """w^T w computing only the upper block triangle (n_blocks (n_blocks + 1) / 2 of n_blocks^2 products)."""
+    n = w.shape[1]
+    if n < 256:
+        return w.T @ w
+    edges = np.linspace(0, n, n_blocks + 1).astype(int)
+    cols = [w[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
+    upper = {(i, j): cols[i].T @ cols[j] for i in range(n_blocks) for j in range(i, n_blocks)}
+    return jnp.block([[upper[(i, j)] if j >= i else upper[(j, i)].T for j in range(n_blocks)] for i in range(n_blocks)])
 
 
 def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto", gram=None):
@@ -41,12 +53,12 @@ def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto", gram
     if space == "auto":
         space = "parameter" if n_params <= n_samples else "sample"
     if space == "parameter":
-        s = jacobian.T @ jacobian + shift * jnp.eye(n_params, dtype=jacobian.dtype)
+        s = symmetric_gram(jacobian) + shift * jnp.eye(n_params, dtype=jacobian.dtype)
         factor = jax.scipy.linalg.cho_factor(s, lower=True)
         return jax.scipy.linalg.cho_solve(factor, grad_flat)
     if residual is None:
         raise ValueError("sample-space SR needs the residual y (g = X^T y)")
-    k = (jacobian @ jacobian.T if gram is None else gram) + shift * jnp.eye(n_samples, dtype=jacobian.dtype)
+    k = (symmetric_gram(jacobian.T) if gram is None else gram) + shift * jnp.eye(n_samples, dtype=jacobian.dtype)
     factor = jax.scipy.linalg.cho_factor(k, lower=True)
     return jacobian.T @ jax.scipy.linalg.cho_solve(factor, residual)
 

@@ -30,7 +30,7 @@ from . import exact_sum
 from ._blas import single_threaded_blas
 from .estimate import chain_statistics, local_energies, log_psi64, single_flip_log_ratios
 from .sampler import ChainState, init_chains, sample, star_patterns
-from .sr import sr
+from .sr import symmetric_gram, sr
 
 STEPS_PER_CALL = 25
 
@@ -218,7 +218,7 @@ def _programs(system, ansatz, st: _Static):
         if ansatz.single_layer is not None and flat.shape[0] > ns:
             dense = jnp.all(jnp.array([jnp.all(m != 0) for m in jax.tree_util.tree_leaves(mask)]))
             extra["gram"] = jax.lax.cond(
-                dense, lambda: _single_layer_gram(ansatz, pm, spins), lambda: x @ x.T
+                dense, lambda: _single_layer_gram(ansatz, pm, spins), lambda: symmetric_gram(x.T)
             )
         return chain, energy, variance, grad, extra
 
@@ -249,7 +249,7 @@ def _programs(system, ansatz, st: _Static):
             pc = jax.lax.dynamic_slice_in_dim(prob, idx * chunk, chunk)
             jac = _flat_jacobian(ansatz, params, mask, sl)
             wj = jac * jnp.sqrt(pc)[:, None]
-            return (s_mat + wj.T @ wj, mean + pc @ jac), None
+            return (s_mat + symmetric_gram(wj), mean + pc @ jac), None
 
         zeros = (jnp.zeros((n_params, n_params)), jnp.zeros((n_params,)))
         (s_unc, mean), _ = jax.lax.scan(acc, zeros, jnp.arange(total // chunk))
