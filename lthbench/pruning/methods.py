@@ -154,8 +154,9 @@ def remove_lowest(scores: PyTree, mask: PyTree, n_remove: NRemove, prunable: PyT
             leaf_of = np.concatenate([np.full(a.size, j) for j, (a, _) in enumerate(parts)] or [np.zeros(0, int)])
             flat = np.concatenate([a for a, _ in parts] or [np.zeros(0, int)])
             s = np.concatenate([s for _, s in parts] or [np.zeros(0)])
-            for pos in np.argsort(s, kind="stable")[:k]:
-                masks[idx[leaf_of[pos]]].reshape(-1)[flat[pos]] = 0
+            drop = np.argsort(s, kind="stable")[:k]
+            for j in np.unique(leaf_of[drop]):
+                masks[idx[j]].reshape(-1)[flat[drop][leaf_of[drop] == j]] = 0
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(mask), masks)
 
 
