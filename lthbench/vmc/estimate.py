@@ -40,6 +40,19 @@ def _single_layer_theta(ansatz, params, spins):
     return theta, w, a
 
 
+def _string_sites(system):
+    """(idx (M, K) int, valid (M, K) float): the sites of every X string, padded to the longest (K)."""
+    strings = np.asarray(system.x_strings)
+    k = max(1, int(strings.sum(axis=1).max(initial=1)))
+    idx = np.zeros((strings.shape[0], k), dtype=np.int32)
+    valid = np.zeros((strings.shape[0], k), dtype=np.float64)
+    for m, row in enumerate(strings):
+        sites = np.flatnonzero(row)
+        idx[m, : sites.size] = sites
+        valid[m, : sites.size] = 1.0
+    return idx, valid
+
+
 def partner_log_psi(system, ansatz, params, spins, *, fast: bool = True):
     """log psi of s and of its M X-string partners: (B, N) -> (B, M + 1), entry 0 for s itself."""
     spins = _as64(spins)
@@ -50,9 +63,9 @@ def partner_log_psi(system, ansatz, params, spins, *, fast: bool = True):
             sites = np.asarray(system.flip_sites)
             delta = -2.0 * spins[:, sites, None] * w[sites][None, :, :]  # (B, M, H)
         else:
-            strings = jnp.asarray(system.x_strings, dtype=spins.dtype)  # (M, N)
-            flipped_part = spins[:, None, :] * strings[None]  # (B, M, N): s_i on T_m
-            delta = -2.0 * flipped_part @ w  # (B, M, H)
+            idx, valid = _string_sites(system)  # (M, K) sites of each X string, padded
+            s_on = spins[:, idx] * valid  # (B, M, K): s_i on T_m, 0 on padding
+            delta = -2.0 * jnp.einsum("bmk,mkh->bmh", s_on, w[idx])  # (B, M, H), K << N rows per string
         lp_partners = act(theta[:, None, :] + delta)
         lp_self = act(theta)
         if a is not None:
@@ -60,7 +73,7 @@ def partner_log_psi(system, ansatz, params, spins, *, fast: bool = True):
             if system.single_site_flips:
                 dvis = -2.0 * spins[:, sites] * a[sites]
             else:
-                dvis = -2.0 * (spins[:, None, :] * strings[None]) @ a
+                dvis = -2.0 * jnp.sum(s_on * a[idx], axis=-1)
             lp_self = lp_self + vis
             lp_partners = lp_partners + vis[:, None] + dvis
         return jnp.concatenate([lp_self[:, None], lp_partners], axis=1)
