@@ -1,6 +1,7 @@
 """Local energies (fast single-layer path vs running the net), SR solves, chain statistics."""
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc.estimate import chain_statistics, local_energies, single_flip_log_ratios
 from lthbench.vmc.sr import solve
-from lthbench.vmc.train import _flat_jacobian, _single_layer_gram
+from lthbench.vmc.train import _flat_jacobian, _single_layer_gram, _single_layer_xt
 
 SYSTEMS = [tfim((4, 4), 3.04438), toric(3, hx=0.3), toric(2, hx=0.1, hz=0.2)]
 
@@ -44,6 +45,9 @@ def test_structured_gram_equals_generic(net):
     jac = _flat_jacobian(ansatz, params, full_mask(params), spins)
     x = (jac - jac.mean(axis=0)) / np.sqrt(spins.shape[0])
     np.testing.assert_allclose(_single_layer_gram(ansatz, params, spins), x @ x.T, rtol=1e-11, atol=1e-12)
+    v = jnp.asarray(np.random.default_rng(3).normal(size=spins.shape[0]))
+    xt_v = jax.flatten_util.ravel_pytree(_single_layer_xt(ansatz, params, spins)(v))[0]
+    np.testing.assert_allclose(xt_v, x.T @ v, rtol=1e-11, atol=1e-12)
 
 
 def test_sr_parameter_and_sample_space_agree_and_respect_pruning():

@@ -30,7 +30,7 @@ from . import exact_sum
 from ._blas import single_threaded_blas
 from .estimate import chain_statistics, local_energies, log_psi64, single_flip_log_ratios
 from .sampler import ChainState, init_chains, sample, star_patterns
-from .sr import symmetric_gram, sr
+from .sr import solve, sr, symmetric_gram
 
 STEPS_PER_CALL = 25
 
@@ -137,8 +137,13 @@ def _static(system, config: TrainConfig) -> _Static:
     )
 
 
+def _base_optimizer(st: _Static):
+    return optax.sgd(st.learning_rate) if st.optimizer == "sgd" else optax.adam(st.learning_rate)
+
+
 def _optimizer(st: _Static):
-    base = optax.sgd(st.learning_rate) if st.optimizer == "sgd" else optax.adam(st.learning_rate)
+    """optax.chain(sr, sgd|adam); the state layout (SRState, base state) is shared by all SR paths."""
+    base = _base_optimizer(st)
     if st.sr_shift is None:
         return base
     return optax.chain(sr(st.sr_shift), base)
@@ -177,6 +182,28 @@ def _single_layer_gram(ansatz, params, spins):
     return k / spins.shape[0]
 
 
+def _single_layer_xt(ansatz, params, spins):
+    """v -> X^T v as a params pytree, X the centred 1/sqrt(B)-scaled log-derivatives of a dense
+    single-layer net (O_W = s g^T, O_b = g, O_a = s), in O(B N H) without forming X."""
+    parts = ansatz.single_layer.parts
+    (w, b, a), vjp_parts = jax.vjp(parts, params)
+    theta = spins @ w + (0.0 if b is None else b)
+    g = jax.grad(lambda t: jnp.sum(ansatz.single_layer.activation_sum(t)))(theta)
+    n_b = spins.shape[0]
+    s_sum, g_sum = jnp.sum(spins, axis=0), jnp.sum(g, axis=0)
+    sw = spins.T @ g
+
+    def xt(v):
+        v_sum = jnp.sum(v)
+        dw = (spins.T @ (g * v[:, None]) - sw * v_sum / n_b) / jnp.sqrt(n_b)
+        db = None if b is None else (g.T @ v - g_sum * v_sum / n_b) / jnp.sqrt(n_b)
+        da = None if a is None else (spins.T @ v - s_sum * v_sum / n_b) / jnp.sqrt(n_b)
+        (tree,) = vjp_parts((dw.astype(w.dtype), db, da))
+        return tree
+
+    return xt
+
+
 def _exact_chunk(n_states: int, n_params: int) -> int:
     chunk = 1 << max(10, int(math.log2(max(1, (1 << 23) // max(n_params, 1)))))
     return min(chunk, n_states)
@@ -210,17 +237,27 @@ def _programs(system, ansatz, st: _Static):
             _, vjp = jax.vjp(lambda p: log_psi64(ansatz, apply_mask(p, mask), spins), params)
             (grad,) = vjp(2.0 * (eloc - energy) / ns)
             return chain, energy, variance, grad, {}
-        jac = _flat_jacobian(ansatz, params, mask, spins)
-        x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(ns)
         flat, unravel = ravel_pytree(params)
-        grad = unravel((x.T @ y).astype(flat.dtype))
-        extra = {"jacobian": x, "residual": y}
-        if ansatz.single_layer is not None and flat.shape[0] > ns:
+
+        def generic():
+            jac = _flat_jacobian(ansatz, params, mask, spins)
+            x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(ns)
+            g = x.T @ y
+            return unravel(g.astype(flat.dtype)), unravel(solve(x, y, g, st.sr_shift).astype(flat.dtype))
+
+        if ansatz.single_layer is None or flat.shape[0] <= ns:
+            grad, direction = generic()
+        else:
+            # dense single-layer net: structured Gram and X^T v, no per-sample Jacobian (sample space)
+            def structured():
+                gram = _single_layer_gram(ansatz, pm, spins)
+                xt = _single_layer_xt(ansatz, params, spins)
+                factor = jax.scipy.linalg.cho_factor(gram + st.sr_shift * jnp.eye(ns), lower=True)
+                return xt(y), xt(jax.scipy.linalg.cho_solve(factor, y))
+
             dense = jnp.all(jnp.array([jnp.all(m != 0) for m in jax.tree_util.tree_leaves(mask)]))
-            extra["gram"] = jax.lax.cond(
-                dense, lambda: _single_layer_gram(ansatz, pm, spins), lambda: symmetric_gram(x.T)
-            )
-        return chain, energy, variance, grad, extra
+            grad, direction = jax.lax.cond(dense, structured, generic)
+        return chain, energy, variance, grad, {"direction": direction}
 
     def exact_gradient(params, mask, basis_arrays):
         spins_all, diag, partners = basis_arrays
@@ -258,13 +295,15 @@ def _programs(system, ansatz, st: _Static):
         return energy, variance, grad, {"s_matrix": s_mat}
 
     def apply_update(params, opt_state, mask, grad, extra):
-        if "s_matrix" in extra:
+        if "direction" in extra:
+            updates, inner = _base_optimizer(st).update(extra["direction"], opt_state[1], params)
+            opt_state = (opt_state[0], inner)
+        elif "s_matrix" in extra:
             flat, unravel = ravel_pytree(grad)
             s_mat = extra["s_matrix"] + st.sr_shift * jnp.eye(flat.shape[0])
             factor = jax.scipy.linalg.cho_factor(s_mat, lower=True)
             precond = unravel(jax.scipy.linalg.cho_solve(factor, flat.astype(jnp.float64)).astype(flat.dtype))
-            base = optax.sgd(st.learning_rate) if st.optimizer == "sgd" else optax.adam(st.learning_rate)
-            updates, inner = base.update(precond, opt_state[1], params)
+            updates, inner = _base_optimizer(st).update(precond, opt_state[1], params)
             opt_state = (opt_state[0], inner)
         else:
             updates, opt_state = opt.update(grad, opt_state, params, **extra)
