@@ -330,3 +330,21 @@ def test_bad_input_is_a_one_line_error_and_writes_nothing(tmp_path, kwargs, msg)
         run_protocol(task, store=store, progress=False, **kwargs)
     assert "\n" not in str(info.value)
     assert store.records() == []
+
+
+def test_fidelity_exact_is_the_weight_of_the_masked_state_in_the_ground_space(tmp_path, monkeypatch):
+    from lthbench import vmc
+    from lthbench.nets import make_ansatz
+    from lthbench.systems import system_from_id
+
+    task = get_task("tiny-toric-2")
+    system = system_from_id(task.system_id)
+    plus = np.full((2**system.n_spins, 1), 2.0 ** (-system.n_spins / 2))  # stands in for the ED ground space
+    monkeypatch.setattr(protocols, "_ground_space", lambda system_id: (np.zeros(1), plus))
+    store = RunStore(tmp_path / "f.nc")
+    keys = run_protocol(task, store=store, controls=(), n_rounds=1, progress=False)
+    ansatz = make_ansatz(task.net, system, **task.hyper)
+    for key in keys:
+        arts = store.read_artifacts(key)
+        psi = vmc.exact_vector(system, ansatz, apply_mask(arts["params"], arts["mask"]))
+        assert store.read_record(key)["fidelity_exact"] == pytest.approx(float(psi @ plus[:, 0]) ** 2, rel=1e-9)
