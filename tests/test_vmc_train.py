@@ -123,3 +123,35 @@ def test_a_short_run_is_a_prefix_of_a_long_one():
     long = train(system, ansatz, params, None, TrainConfig(n_steps=30, n_samples=64, n_eval_steps=1), jax.random.key(4))
     short = train(system, ansatz, params, None, TrainConfig(n_steps=7, n_samples=64, n_eval_steps=1), jax.random.key(4))
     np.testing.assert_array_equal(short.energy_history, long.energy_history[:7])
+
+
+@pytest.mark.parametrize("exact,n_samples", [(False, 256), (False, 64), (True, 256)],
+                         ids=["mc-parameter-space", "mc-sample-space", "exact"])
+def test_sr_over_alive_parameters_equals_sr_over_all(exact, n_samples):
+    """A sparse mask solves SR over the alive parameters only (`alive_cap`): the same trajectory as
+    the full solve (sample space for MC, the full exact QGT in exact mode), to rounding."""
+    system = tfim((3, 3), 3.04438)
+    ansatz = make_ansatz("ffnn", system, alpha=4)  # 324 weights
+    params = _scaled(ansatz, 0, 20.0)
+    mask = full_mask(params)
+    alive = np.random.default_rng(3).random(mask["ffnn"]["w"].shape) < 0.25
+    mask["ffnn"]["w"] = jnp.asarray(alive, dtype=jnp.float64)
+    n_alive = int(alive.sum())
+    assert train_module.alive_cap(n_alive, 324) in (96, 128)
+    runs = []
+    for alive_only in (True, False):
+        cfg = TrainConfig(n_steps=10, n_samples=n_samples, exact=exact, n_eval_steps=1, sr_alive_only=alive_only)
+        runs.append(train(system, ansatz, params, mask, cfg, jax.random.key(4)))
+    fast, full = runs
+    np.testing.assert_allclose(fast.energy_history, full.energy_history, rtol=1e-9)
+    np.testing.assert_allclose(fast.params["ffnn"]["w"], full.params["ffnn"]["w"], rtol=1e-7, atol=1e-10)
+    assert np.all(np.asarray(fast.params["ffnn"]["w"])[~alive] == 0.0)
+    assert fast.energy_history[-1] < fast.energy_history[0]
+
+
+def test_alive_cap_buckets():
+    cap = train_module.alive_cap
+    assert cap(100, 2592) == 128 and cap(129, 2592) == 192 and cap(1814, 2592) == 2048
+    assert cap(2100, 2592) == 0  # the bucket (3072) is not below the parameter count
+    assert cap(600, 640) == 0 and cap(2592, 2592) == 0
+    assert cap(5000, 2 ** 20) == 6144

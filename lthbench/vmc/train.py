@@ -63,6 +63,7 @@ class TrainConfig:
     n_burn_in: int = 100  # sweeps discarded when the chains start (once per train/evaluate call)
     star_flip_prob: float = 0.0  # probability of a star (multi-site X string) proposal
     n_discard_per_step: int = 0  # sweeps discarded at the start of every step (NetKet's n_discard_per_chain)
+    sr_alive_only: bool = True  # SR over the alive parameters only when fewer than samples (see `alive_cap`)
 
     def __post_init__(self):
         if self.n_steps < 0:
@@ -127,6 +128,7 @@ class _Static(NamedTuple):
     sweep_size: int
     star_flip_prob: float
     n_discard_per_step: int
+    alive_cap: int = 0  # > 0: SR in the space of the (at most alive_cap) alive parameters
 
 
 def _static(system, config: TrainConfig) -> _Static:
@@ -135,6 +137,35 @@ def _static(system, config: TrainConfig) -> _Static:
         None if config.sr_shift is None else float(config.sr_shift), bool(config.exact),
         int(config.sweep_size or system.n_spins), float(config.star_flip_prob), int(config.n_discard_per_step),
     )
+
+
+_CAP_BUCKETS = tuple(sorted({m << e for e in range(5, 20) for m in (2, 3)}))  # 64, 96, 128, 192, 256, ...
+
+
+def alive_cap(n_alive: int, n_params: int) -> int:
+    """Static number of columns of the alive-parameter SR solve, or 0 to solve over all P parameters.
+
+    A pruned net's SR only involves its alive parameters (pruned columns of the log-derivative matrix
+    are zero). Keeping only C columns (C = alive, rounded up to a bucket so that a pruning run compiles
+    a handful of programs, not one per round) costs B C^2 + C^3 / 3 in parameter space (C <= B
+    samples) or B^2 C + B^3 / 3 in sample space, against B P^2 or B^2 P over all columns; in exact
+    mode the QGT costs 2^N C^2 instead of 2^N P^2. Used whenever the bucket is below P.
+    """
+    cap = next((c for c in _CAP_BUCKETS if c >= n_alive), 0)
+    return cap if 0 < cap < n_params else 0
+
+
+def _alive_indices(mask, cap: int):
+    """Flat indices of the alive parameters, padded to `cap`: (idx (cap,) int, valid (cap,) bool)."""
+    flat_mask, _ = ravel_pytree(mask)
+    idx = jnp.nonzero(flat_mask != 0, size=cap, fill_value=0)[0]
+    valid = jnp.arange(cap) < jnp.sum(flat_mask != 0)
+    return idx, valid
+
+
+def _scatter(compact, idx, valid, n_params: int):
+    """(cap,) values on the alive indices -> (n_params,) flat vector, zero elsewhere."""
+    return jnp.zeros((n_params,), compact.dtype).at[idx].add(jnp.where(valid, compact, 0))
 
 
 def _base_optimizer(st: _Static):
@@ -245,7 +276,19 @@ def _programs(system, ansatz, st: _Static):
             g = x.T @ y
             return unravel(g.astype(flat.dtype)), unravel(solve(x, y, g, st.sr_shift).astype(flat.dtype))
 
-        if ansatz.single_layer is None or flat.shape[0] <= ns:
+        def alive_only():
+            jac = _flat_jacobian(ansatz, params, mask, spins)
+            x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(ns)
+            g = x.T @ y
+            idx, valid = _alive_indices(mask, st.alive_cap)
+            xc = x[:, idx] * valid
+            dc = solve(xc, y, g[idx] * valid, st.sr_shift)  # parameter space when C <= B, else sample
+            d = _scatter(dc, idx, valid, flat.shape[0])
+            return unravel(g.astype(flat.dtype)), unravel(d.astype(flat.dtype))
+
+        if st.alive_cap:
+            grad, direction = alive_only()
+        elif ansatz.single_layer is None or flat.shape[0] <= ns:
             grad, direction = generic()
         else:
             # dense single-layer net: structured Gram and X^T v, no per-sample Jacobian (sample space)
@@ -278,21 +321,28 @@ def _programs(system, ansatz, st: _Static):
         flat, unravel = ravel_pytree(params)
         n_params = flat.shape[0]
         total = spins_all.shape[0]
-        chunk = _exact_chunk(total, n_params)
+        # S over the alive parameters only when the mask is sparse enough (see `alive_cap`).
+        alive = _alive_indices(mask, st.alive_cap) if st.alive_cap else None
+        width = st.alive_cap or n_params
+        chunk = _exact_chunk(total, width)
 
         def acc(carry, idx):
             s_mat, mean = carry
             sl = jax.lax.dynamic_slice_in_dim(spins_all, idx * chunk, chunk)
             pc = jax.lax.dynamic_slice_in_dim(prob, idx * chunk, chunk)
             jac = _flat_jacobian(ansatz, params, mask, sl)
+            if alive is not None:
+                jac = jac[:, alive[0]] * alive[1]
             wj = jac * jnp.sqrt(pc)[:, None]
             return (s_mat + symmetric_gram(wj), mean + pc @ jac), None
 
-        zeros = (jnp.zeros((n_params, n_params)), jnp.zeros((n_params,)))
+        zeros = (jnp.zeros((width, width)), jnp.zeros((width,)))
         (s_unc, mean), _ = jax.lax.scan(acc, zeros, jnp.arange(total // chunk))
         s_mat = s_unc - jnp.outer(mean, mean)
-        # parameter-space SR with the exact S: pass a "jacobian" whose Gram is S via its Cholesky factor
-        return energy, variance, grad, {"s_matrix": s_mat}
+        extra = {"s_matrix": s_mat}
+        if alive is not None:
+            extra["alive"] = alive
+        return energy, variance, grad, extra
 
     def apply_update(params, opt_state, mask, grad, extra):
         if "direction" in extra:
@@ -300,9 +350,15 @@ def _programs(system, ansatz, st: _Static):
             opt_state = (opt_state[0], inner)
         elif "s_matrix" in extra:
             flat, unravel = ravel_pytree(grad)
-            s_mat = extra["s_matrix"] + st.sr_shift * jnp.eye(flat.shape[0])
+            s_mat = extra["s_matrix"] + st.sr_shift * jnp.eye(extra["s_matrix"].shape[0])
             factor = jax.scipy.linalg.cho_factor(s_mat, lower=True)
-            precond = unravel(jax.scipy.linalg.cho_solve(factor, flat.astype(jnp.float64)).astype(flat.dtype))
+            g64 = flat.astype(jnp.float64)
+            if "alive" in extra:
+                idx, valid = extra["alive"]
+                d = _scatter(jax.scipy.linalg.cho_solve(factor, g64[idx] * valid), idx, valid, flat.shape[0])
+            else:
+                d = jax.scipy.linalg.cho_solve(factor, g64)
+            precond = unravel(d.astype(flat.dtype))
             updates, inner = _base_optimizer(st).update(precond, opt_state[1], params)
             opt_state = (opt_state[0], inner)
         else:
@@ -423,6 +479,17 @@ def _check(system, ansatz, params, mask):
             raise LthbenchError("mask does not mirror params (tree structure or leaf shapes differ)")
 
 
+def _step_programs(system, ansatz, st: _Static, config: TrainConfig, mask):
+    """The compiled programs for training steps under `mask`: those of `st`, or, when SR over the
+    alive parameters is cheaper (`alive_cap`), those of `st` with that cap (one compilation per cap
+    bucket; the evaluation programs stay shared)."""
+    if st.sr_shift is None or not config.sr_alive_only:
+        return _programs(system, ansatz, st)
+    flat_mask = np.concatenate([np.asarray(m).reshape(-1) for m in jax.tree_util.tree_leaves(mask)])
+    cap = alive_cap(int(np.count_nonzero(flat_mask)), flat_mask.size)
+    return _programs(system, ansatz, st._replace(alive_cap=cap))
+
+
 @_blas1
 def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False) -> TrainResult:
     """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
@@ -440,6 +507,7 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
     mask = jax.tree_util.tree_map(lambda m, p: jnp.asarray(m, dtype=jnp.asarray(p).dtype), mask, params)
     params = apply_mask(jax.tree_util.tree_map(jnp.asarray, params), mask)
     opt_state = _init_opt_state(progs, st, params)
+    step_progs = _step_programs(system, ansatz, st, config, mask)
     basis_arrays = _basis_arrays(system, config.exact)
     k_chain, k_burn, k_train, k_eval = jax.random.split(key, 4)
     chain = progs["init_chains"](params, k_chain)
@@ -459,7 +527,7 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
     for call in range(n_calls):
         todo = min(STEPS_PER_CALL, config.n_steps - call * STEPS_PER_CALL)
         active = jnp.arange(STEPS_PER_CALL) < todo
-        params, opt_state, chain, alive, e, v, done = progs["run_steps"](
+        params, opt_state, chain, alive, e, v, done = step_progs["run_steps"](
             params, opt_state, mask, chain, jax.random.fold_in(k_train, call), active, basis_arrays
         )
         done = np.asarray(done)[:todo]
