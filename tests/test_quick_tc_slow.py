@@ -25,14 +25,18 @@ def imp_physics(ds, task=TASK, method=METHOD, seed=0):
     """The four statements, as numbers: returns a dict the test asserts on (and the report can print)."""
     sel = {"task": task, "method": method, "seed": seed}
     err = ds["rel_error"].sel(sel)
+    # the error bar of a relative error: the energy's Monte Carlo error bar over |E_ref|
+    bar = ds["energy_sigma"].sel(sel) / np.abs(ds["reference_energy"].sel(task=task))
     rho = ds["rho"].sel(sel)
     imp = err.sel(control="imp").values
+    imp_bar = bar.sel(control="imp").values
     imp_rho = rho.sel(control="imp").values
     rounds = ds["round"].values
     have = np.isfinite(imp)
-    imp, imp_rho, rounds = imp[have], imp_rho[have], rounds[have]
+    imp, imp_bar, imp_rho, rounds = imp[have], imp_bar[have], imp_rho[have], rounds[have]
     dense = imp[0]
-    on_plateau = imp <= 3 * dense
+    # within 3x of the dense error, up to two error bars of the Monte Carlo estimate
+    on_plateau = imp - 2 * imp_bar <= 3 * dense
     # the plateau: the leading run of rounds within 3x of dense
     plateau_end = int(np.argmin(on_plateau)) - 1 if not on_plateau.all() else len(imp) - 1
     plateau_rounds = rounds[: plateau_end + 1]
@@ -49,7 +53,11 @@ def imp_physics(ds, task=TASK, method=METHOD, seed=0):
         if "reinit" in controls:
             v = float(controls["reinit"].sel(round=r))
             if np.isfinite(v):
-                out["reinit_ratio"].append((int(r), v / float(err.sel(control="imp", round=r))))
+                # the ratio with each side moved by up to two error bars towards the other
+                a, b = v, float(err.sel(control="imp", round=r))
+                slack = 2 * (float(bar.sel(control="reinit", round=r)) + float(bar.sel(control="imp", round=r)))
+                closest = (max(a - slack, min(a, b)) if a > b else min(a + slack, max(a, b)))
+                out["reinit_ratio"].append((int(r), v / b, closest / b))
     if "random-mask" in controls:
         for r in plateau_rounds[::-1]:
             v = float(controls["random-mask"].sel(round=r))
@@ -90,11 +98,11 @@ def test_quick_toric_code_run(tmp_path):
     figures = make_report(out, out_dir / "report")
     assert any("filters" in p.name for p in figures)
 
-    # IMP stays within 3x of the dense error down to rho <= 20
+    # IMP stays within 3x of the dense error (up to two error bars) down to rho <= 20
     assert stats["plateau_min_rho"] <= 20, stats
-    # the reinit control tracks IMP (within 3x) on the plateau
+    # the reinit control tracks IMP (within 3x, up to two error bars each) on the plateau
     assert stats["reinit_ratio"], "no reinit control on the plateau"
-    assert all(1 / 3 <= ratio <= 3 for _, ratio in stats["reinit_ratio"]), stats
+    assert all(1 / 3 <= ratio <= 3 for _, _, ratio in stats["reinit_ratio"]), stats
     # the random-mask control is worse than IMP at the sparsest plateau round that has controls
     assert stats["random_vs_imp"] is not None, "no random-mask control on the plateau"
     _, random_err, imp_err = stats["random_vs_imp"]
