@@ -13,7 +13,10 @@ Kernels (seconds per call; samples/s = configurations per call / seconds):
   sr_step                the SR direction as the trainer computes it for a dense net (`sr_direction`:
                          structured sample-space Gram for single-layer nets, else the per-sample
                          Jacobian through `lthbench.vmc.sr`);
-  train_step             one full `lthbench.vmc.train` step (sampling, E_loc, SR, update);
+  train_step             one full `lthbench.vmc.train` step (sampling, E_loc, SR, update) of the dense net;
+  train_step_pruned      the same with a random mask keeping PRUNED_DENSITY of every prunable leaf (a
+                         masked net takes the trainer's per-sample-Jacobian SR path, as every pruning
+                         round and control does);
   exact_step             one full-sum `train` step over all 2^N states (N <= EXACT_STEP_MAX_SPINS,
                          P <= EXACT_STEP_MAX_PARAMS parameters);
   ed                     Lanczos ground energy `lthbench.exact.ground_energy` (TFIM only,
@@ -35,7 +38,9 @@ from typing import Callable
 
 import numpy as np
 
-KERNELS = ("sweep", "local_energy_fast", "local_energy_generic", "sr_step", "train_step", "exact_step", "ed")
+KERNELS = ("sweep", "local_energy_fast", "local_energy_generic", "sr_step", "train_step", "train_step_pruned",
+           "exact_step", "ed")
+PRUNED_DENSITY = 0.5
 EXACT_STEP_MAX_SPINS = 16
 EXACT_STEP_MAX_PARAMS = 4096  # exact mode forms the P x P QGT: 8 P^2 bytes (a ResCNN's 18.6k: 2.8 GB)
 ED_MAX_SPINS = 25
@@ -89,9 +94,11 @@ def tfim_case(L: int, net_tag: str, n_samples: int = 1024) -> Case:
 
 def suite(name: str) -> list[Case]:
     """The named list of cases: 'paper' (10 x 10: FFNN alpha 5 and ResCNN nf 16 nb 4, 1024 samples),
-    'small' (4 x 4: FFNN alpha 5, CNN, ResCNN), 'tiny' (3 x 3 FFNN alpha 1, 64 samples: tests)."""
+    'paper-ffnn' (its FFNN alone), 'small' (4 x 4: FFNN alpha 5, CNN, ResCNN), 'tiny' (3 x 3 FFNN
+    alpha 1, 64 samples: tests)."""
     suites = {
         "paper": lambda: [tfim_case(10, "ffnn-a5"), tfim_case(10, "rescnn-f16-b4")],
+        "paper-ffnn": lambda: [tfim_case(10, "ffnn-a5")],
         "small": lambda: [tfim_case(4, "ffnn-a5"), tfim_case(4, "cnn"), tfim_case(4, "rescnn-f16-b4")],
         "tiny": lambda: [tfim_case(3, "ffnn-a1", n_samples=64)],
     }
@@ -227,9 +234,23 @@ def sr_kernel(case: Case) -> Kernel:
     return Kernel("sr_step", _blocking(fn, params, spins, eloc), case.n_samples)
 
 
-def train_step_kernel(case: Case, exact: bool = False) -> Kernel | None:
-    """One `train` step (its wall time excludes burn-in and the frozen evaluation). None for exact mode
-    beyond EXACT_STEP_MAX_SPINS spins or EXACT_STEP_MAX_PARAMS parameters. call() returns the TrainResult."""
+def random_mask(ansatz, params, density: float, seed: int = 5):
+    """A mask (pytree of float arrays like params) keeping each prunable weight with probability `density`
+    (numpy RNG `seed`), all non-prunable leaves alive."""
+    import jax
+
+    from .masks import prunable_leaves
+
+    rng = np.random.default_rng(seed)
+    return jax.tree_util.tree_map(
+        lambda p, prunable: (rng.random(np.shape(p)) < density if prunable else np.ones(np.shape(p))).astype(p.dtype),
+        params, prunable_leaves(params, ansatz.is_prunable))
+
+
+def train_step_kernel(case: Case, exact: bool = False, density: float = 1.0) -> Kernel | None:
+    """One `train` step (its wall time excludes burn-in and the frozen evaluation), of the dense net or,
+    with density < 1, of the net under `random_mask(density)`. None for exact mode beyond
+    EXACT_STEP_MAX_SPINS spins or EXACT_STEP_MAX_PARAMS parameters. call() returns the TrainResult."""
     import jax
 
     from .nets import n_parameters
@@ -241,8 +262,9 @@ def train_step_kernel(case: Case, exact: bool = False) -> Kernel | None:
     cfg = TrainConfig(n_steps=1, n_samples=case.n_samples, n_chains=case.n_chains, n_eval_steps=1, n_burn_in=0,
                       exact=exact)
     configurations = 2**system.n_spins if exact else case.n_samples
-    return Kernel("exact_step" if exact else "train_step",
-                  lambda: train(system, ansatz, params, None, cfg, jax.random.key(4)), configurations,
+    mask = None if density >= 1.0 else random_mask(ansatz, params, density)
+    name = "exact_step" if exact else ("train_step" if mask is None else "train_step_pruned")
+    return Kernel(name, lambda: train(system, ansatz, params, mask, cfg, jax.random.key(4)), configurations,
                   seconds_of=lambda result: result.seconds_per_step)
 
 
@@ -264,6 +286,7 @@ def kernel(case: Case, name: str) -> Kernel | None:
         "local_energy_generic": lambda c: local_energy_kernel(c, False),
         "sr_step": sr_kernel,
         "train_step": train_step_kernel,
+        "train_step_pruned": lambda c: train_step_kernel(c, density=PRUNED_DENSITY),
         "exact_step": lambda c: train_step_kernel(c, exact=True),
         "ed": ed_kernel,
     }

@@ -82,13 +82,16 @@ def test_bench_sr_direction_structured_equals_jacobian(benchmark, net):
     assert max(float(np.max(np.abs(x))) for x in jax.tree_util.tree_leaves(d_fast)) > 0
 
 
-@pytest.mark.parametrize("exact", [False, True], ids=["mc", "exact"])
-def test_bench_train_step(benchmark, exact):
+@pytest.mark.parametrize("exact,density", [(False, 1.0), (False, 0.5), (True, 1.0)], ids=["mc", "mc-pruned", "exact"])
+def test_bench_train_step(benchmark, exact, density):
     case = _case("tfim2d-3x3-obc-k3.04438", "ffnn-a1", n_samples=64)
-    k = bench.train_step_kernel(case, exact=exact)
+    k = bench.train_step_kernel(case, exact=exact, density=density)
     k.call()
     result = benchmark(k.call)
     assert result.n_steps_done == 1 and not result.diverged
+    w = np.asarray(result.params["ffnn"]["w"])
+    pruned = np.asarray(bench.random_mask(*bench.build(case)[1:], density)["ffnn"]["w"]) == 0
+    assert np.all(w[pruned] == 0) and np.all(w[~pruned] != 0) and (pruned.mean() > 0.3) == (density < 1)
     assert result.seconds_per_step > 0 and np.isfinite(result.energy)
     e0 = -26.0  # below any variational energy of this 3x3 TFIM would be a bug (E0 = -28.7)
     assert result.energy > e0 - 3.0 and result.energy_history[0] < 0

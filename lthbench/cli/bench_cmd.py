@@ -13,7 +13,7 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("bench", help="time the throughput suite, write a netCDF of figures",
                               description=__doc__)
-    p.add_argument("--suite", default="small", help="paper (10x10 FFNN a5, ResCNN f16 b4), small (4x4 FFNN a5, "
+    p.add_argument("--suite", default="small", help="paper (10x10 FFNN a5, ResCNN f16 b4), paper-ffnn (its FFNN), small (4x4 FFNN a5, "
                    "CNN, ResCNN; default) or tiny (3x3, for tests)")
     p.add_argument("--kernels", default=",".join(KERNELS), help=f"comma-separated subset of {','.join(KERNELS)}")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per kernel after a warm-up (median; default 3)")
