@@ -1,9 +1,10 @@
 """The throughput suite: the hot pieces of a VMC step, timed on whatever device JAX sees.
 
 One `Case` is a system and a net (e.g. TFIM 10 x 10 OBC at kappa_c with the FFNN alpha = 5). For a
-case, `kernels(case)` builds the jitted pieces (each a `Kernel`: a zero-argument call that blocks until
+case, `kernel(case, name)` builds one jitted piece (a `Kernel`: a zero-argument call that blocks until
 its result is ready, and the number of configurations it processes per call), and `measure` times
-them: a warm-up call compiles, then the median of `repeats` calls is the figure.
+them: a warm-up call compiles, then the median of `repeats` calls is the figure (ED: one cold call).
+Nothing here is CPU-specific: on a GPU the same kernels run there, and `device_label()` says where.
 
 Kernels (seconds per call; samples/s = configurations per call / seconds):
   sweep                  Metropolis sampling of one step: n_samples / n_chains sweeps of N single-spin
