@@ -251,7 +251,9 @@ def random_mask(ansatz, params, density: float, seed: int = 5):
 def train_step_kernel(case: Case, exact: bool = False, density: float = 1.0) -> Kernel | None:
     """One `train` step (its wall time excludes burn-in and the frozen evaluation), of the dense net or,
     with density < 1, of the net under `random_mask(density)`. None for exact mode beyond
-    EXACT_STEP_MAX_SPINS spins or EXACT_STEP_MAX_PARAMS parameters. call() returns the TrainResult."""
+    EXACT_STEP_MAX_SPINS spins or EXACT_STEP_MAX_PARAMS parameters. call() returns the TrainResult.
+    No burn-in: the chains start from random configurations, so the step's energy means nothing (a
+    CNN's evaluation can even be non-finite); only its time counts."""
     import jax
 
     from .nets import n_parameters
