@@ -424,11 +424,14 @@ def _check(system, ansatz, params, mask):
 
 
 @_blas1
-def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False) -> TrainResult:
+def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False,
+          placement=None) -> TrainResult:
     """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
 
     Returns a TrainResult whose params are masked (pruned weights exactly 0). The reported energy is
     the mean of `config.n_eval_steps` frozen-parameter evaluation steps (exact value in exact mode).
+    placement: optional device layout with methods replicate(tree), chain(ChainState), basis(arrays)
+    (see `lthbench.vmc.sharding`); None keeps JAX's default single-device placement.
     """
     _check(system, ansatz, params, mask)
     if mask is None:
@@ -443,6 +446,9 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
     basis_arrays = _basis_arrays(system, config.exact)
     k_chain, k_burn, k_train, k_eval = jax.random.split(key, 4)
     chain = progs["init_chains"](params, k_chain)
+    if placement is not None:
+        params, mask, opt_state = placement.replicate((params, mask, opt_state))
+        chain, basis_arrays = placement.chain(chain), placement.basis(basis_arrays)
     if not config.exact and config.n_burn_in > 0:
         chain = progs["burn_in"](params, chain, k_burn, int(config.n_burn_in))
 
