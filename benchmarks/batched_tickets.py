@@ -61,8 +61,9 @@ def members(task_id: str, batch: int, density: float = 0.5):
     return task, system, ansatz, params, masks, keys
 
 
-def run_case(name: str, batch: int, repeats: int, modes: list[str]) -> dict:
-    task_id, steps, overrides = CASES[name]
+def run_case(name: str, batch: int, repeats: int, modes: list[str], steps: int | None = None) -> dict:
+    task_id, default_steps, overrides = CASES[name]
+    steps = steps or default_steps
     task, system, ansatz, params, masks, keys = members(task_id, batch)
     config = dataclasses.replace(task.train_config(steps), **overrides)
 
@@ -100,12 +101,13 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", default="vmap,map")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the case's)")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
     modes = [m for m in args.modes.split(",") if m]
     results = []
     for name in [c for c in args.cases.split(",") if c]:
-        res = run_case(name, args.batch, args.repeats, modes)
+        res = run_case(name, args.batch, args.repeats, modes, args.steps)
         results.append(res)
         ratios = "  ".join(f"{m}: {res['median_s'][m]:.2f} s (x{res['ratio'][m]:.2f})" for m in modes)
         diffs = "  ".join(f"{m} {d:.1e}" for m, d in res["max_rel_energy_diff"].items())

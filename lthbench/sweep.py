@@ -14,6 +14,9 @@ Executors:
     found finished in the store is never written again, so a rerun after a crash computes only the
     missing cells.
 
+With `batch_controls`, the controls of a round are one node instead of three: their trainings run as
+one compiled program (`lthbench.vmc.batched`), each still stored as its own cell.
+
 Spec files (TOML, or JSON with the same keys) are documented in docs/sweeps.md.
 """
 
@@ -30,7 +33,9 @@ from typing import Callable, Iterable
 
 from .errors import LthbenchError
 
-SPEC_KEYS = ("out", "tasks", "methods", "protocols", "rewind", "controls", "seeds", "rounds", "quick")
+SPEC_KEYS = ("out", "tasks", "methods", "protocols", "rewind", "controls", "seeds", "rounds", "quick",
+             "batch_controls")
+BATCH_CHOICES = (False, True, "vmap", "map")
 DEFAULT_CONTROLS = ("ticket", "reinit", "random-mask")
 
 
@@ -49,6 +54,7 @@ class ChainSpec:
     controls: tuple = DEFAULT_CONTROLS
     seed: int = 0
     n_rounds: int | None = None
+    batch_controls: bool | str = False  # True/'vmap'/'map': a round's controls as one batched training
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,8 @@ def parse_spec(data: dict) -> SweepSpec:
 
     Keys: tasks (ids or patterns, required), methods ['magnitude'], protocols ['imp-wr'],
     rewind ['trained'], controls [ticket, reinit, random-mask] (or 'none' / []), seeds ('0-2', [0, 1]
-    or 3; default 0), rounds (int; default each task's n_rounds), quick (bool), out ('sweep.nc').
+    or 3; default 0), rounds (int; default each task's n_rounds), quick (bool), out ('sweep.nc'),
+    batch_controls (false | true | 'vmap' | 'map': train a round's controls as one batched program).
     The chains are the product tasks x methods x protocols x rewind x seeds, in that nesting order.
     """
     from .cli.run_cmd import parse_controls, parse_seeds
@@ -120,6 +127,9 @@ def parse_spec(data: dict) -> SweepSpec:
     controls = parse_controls(controls if isinstance(controls, str) else ",".join(map(str, controls)))
     seeds = data.get("seeds", 0)
     seeds = parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, list) else str(seeds))
+    batch = data.get("batch_controls", False)
+    if batch not in BATCH_CHOICES or isinstance(batch, int) and not isinstance(batch, bool):
+        raise LthbenchError(f"sweep spec: batch_controls must be true, false, 'vmap' or 'map', got {batch!r}")
     rounds = data.get("rounds")
     if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1):
         raise LthbenchError(f"sweep spec: rounds must be an integer >= 1, got {rounds!r}")
@@ -132,7 +142,7 @@ def parse_spec(data: dict) -> SweepSpec:
                 # imp-ct never rewinds: one chain whatever the rewind list says
                 for rewind in (["trained"] if protocol == "imp-ct" else rewinds):
                     for seed in seeds:
-                        chain = ChainSpec(task, method, protocol, rewind, tuple(controls), int(seed), rounds)
+                        chain = ChainSpec(task, method, protocol, rewind, tuple(controls), int(seed), rounds, batch)
                         if chain not in chains:
                             chains.append(chain)
     out = str(data.get("out", "sweep.nc"))
@@ -168,6 +178,11 @@ class PlannedCell:
     key: object  # lthbench.results.CellKey
     chain: ChainSpec
     deps: tuple = ()
+    also: tuple = ()  # further controls of the same round trained with `key` as one batched node
+
+    @property
+    def keys(self) -> tuple:
+        return (self.key,) + self.also
 
 
 def chain_label(chain: ChainSpec) -> str:
@@ -205,8 +220,11 @@ def plan(chains: Iterable[ChainSpec]) -> list[PlannedCell]:
             cells.append(PlannedCell(key, chain, deps))
             prev = key
             if rnd in control_rounds:
-                for name in chain.controls:
-                    cells.append(PlannedCell(CellKey(task.id, label, name, rnd, chain.seed), chain, (key,)))
+                controls = [CellKey(task.id, label, name, rnd, chain.seed) for name in chain.controls]
+                if chain.batch_controls:
+                    cells.append(PlannedCell(controls[0], chain, (key,), tuple(controls[1:])))
+                else:
+                    cells.extend(PlannedCell(c, chain, (key,)) for c in controls)
     seen = set()
     unique = []
     for cell in cells:  # the same chain listed twice plans its cells once
@@ -258,6 +276,51 @@ def compute_cell(out_path: str, chain: ChainSpec, control: str, rnd: int, *after
     return {"key": key.as_dict(), "computed": True, "wall_time": time.perf_counter() - t0, "pid": os.getpid()}
 
 
+def compute_controls(out_path: str, chain: ChainSpec, names: tuple, rnd: int, *after) -> dict:
+    """The controls `names` of IMP round rnd trained together as one batched program
+    (`lthbench.vmc.batched.train_batched`, mode chain.batch_controls), each stored as its own cell.
+
+    Finished controls are skipped. Each control starts from the mask, params and train key that
+    `run_protocol` gives it, so its cell matches the unbatched one to floating-point tolerance. The
+    cells' wall_time is the batch's divided by the number of controls trained.
+    Returns {'keys': [computed CellKey dicts], 'wall_time': s, 'pid': int}.
+    """
+    from .vmc.batched import train_batched
+
+    del after
+    state = _chain_state(chain, str(out_path))
+    todo = [n for n in names if not state.store.has(state.key(n, rnd))]
+    t0 = time.perf_counter()
+    if todo:
+        dense = state.dense()
+        current = _mask_params(state.store.read_artifacts(state.key("imp", rnd)))
+        starts = [state.control_start(n, rnd, dense, current) for n in todo]
+        mode = chain.batch_controls if chain.batch_controls in ("vmap", "map") else "auto"
+        results = train_batched(state.system, state.ansatz, [s[1] for s in starts], [s[0] for s in starts],
+                                state.task.train_config(state.task.dense_steps), [s[2] for s in starts], mode=mode)
+        wall = (time.perf_counter() - t0) / len(todo)
+        for name, (mask, _, _), result in zip(todo, starts, results):
+            state.control_finish(name, rnd, mask, result, wall)
+    return {"keys": [state.key(n, rnd).as_dict() for n in todo], "wall_time": time.perf_counter() - t0,
+            "pid": os.getpid()}
+
+
+def _node(out_path: str, cell: PlannedCell) -> tuple:
+    """(function, args) computing one planned node."""
+    if cell.also:
+        return compute_controls, (out_path, cell.chain, tuple(k.control for k in cell.keys), cell.key.round)
+    return compute_cell, (out_path, cell.chain, cell.key.control, cell.key.round)
+
+
+def _computed(out: dict) -> list:
+    """The CellKeys a node's result says it computed."""
+    from .results import CellKey
+
+    if "keys" in out:
+        return [CellKey.from_record(k) for k in out["keys"]]
+    return [CellKey.from_record(out["key"])] if out["computed"] else []
+
+
 def _mask_params(arts: dict) -> dict:
     return {"mask": arts["mask"], "params": arts["params"]}
 
@@ -278,10 +341,10 @@ class SweepReport:
 
 def pending(cells: list[PlannedCell], store) -> tuple[list[PlannedCell], list]:
     """(unfinished cells with their dependencies on finished cells dropped, finished keys)."""
-    done = [c.key for c in cells if store.has(c.key)]
+    done = [k for c in cells for k in c.keys if store.has(k)]
     finished = set(done)
-    todo = [PlannedCell(c.key, c.chain, tuple(d for d in c.deps if d not in finished))
-            for c in cells if c.key not in finished]
+    todo = [PlannedCell(c.key, c.chain, tuple(d for d in c.deps if d not in finished), c.also)
+            for c in cells if not finished.issuperset(c.keys)]
     return todo, done
 
 
@@ -291,12 +354,12 @@ def run_inprocess(cells: list[PlannedCell], store, *, progress: bool = True,
     todo, done = pending(cells, store)
     computed = []
     for cell in _bar(todo, progress, "sweep (in-process)"):
-        out = compute_cell(str(store.out_path), cell.chain, cell.key.control, cell.key.round)
-        if out["computed"]:
-            computed.append(cell.key)
+        fn, args = _node(str(store.out_path), cell)
+        out = fn(*args)
+        computed.extend(_computed(out))
         if on_cell:
             on_cell(out)
-    return SweepReport([c.key for c in cells], done, computed)
+    return SweepReport([k for c in cells for k in c.keys], done, computed)
 
 
 def _require_dask():
@@ -346,8 +409,8 @@ def run_dask(cells: list[PlannedCell], store, client, *, progress: bool = True,
     futures = {}
     for cell in todo:
         deps = [futures[d] for d in cell.deps]
-        futures[cell.key] = client.submit(compute_cell, out_path, cell.chain, cell.key.control, cell.key.round,
-                                          *deps, key=f"lthbench-cell-{cell.key.stem}", pure=False)
+        fn, args = _node(out_path, cell)
+        futures[cell.key] = client.submit(fn, *args, *deps, key=f"lthbench-cell-{cell.key.stem}", pure=False)
     by_future = {f.key: k for k, f in futures.items()}
     computed, failed = [], []
     bar = _bar(None, progress, "sweep (dask)", total=len(todo))
@@ -355,15 +418,14 @@ def run_dask(cells: list[PlannedCell], store, client, *, progress: bool = True,
         key = by_future[fut.key]
         if fut.status == "finished":
             out = fut.result()
-            if out["computed"]:
-                computed.append(key)
+            computed.extend(_computed(out))
             if on_cell:
                 on_cell(out)
         else:
             failed.append((key, repr(fut.exception())[:300]))
         bar.update(1)
     bar.close()
-    return SweepReport([c.key for c in cells], done, computed, failed)
+    return SweepReport([k for c in cells for k in c.keys], done, computed, failed)
 
 
 def _bar(iterable, enabled: bool, desc: str, total: int | None = None):

@@ -136,6 +136,22 @@ def test_inprocess_sweep_cells_equal_run_protocol_cells(tmp_path, reference):
     assert again.computed == [] and len(again.skipped) == 40
 
 
+def test_batched_controls_give_the_unbatched_cells(tmp_path, reference):
+    """batch_controls: each round's three controls train as one vmapped program, stored as three cells
+    that match run_protocol's (separate trainings, same keys) to floating-point tolerance."""
+    spec = sweep.parse_spec({"tasks": [TINY], "seeds": 0, "batch_controls": True})
+    cells = sweep.plan(spec.chains)
+    assert len(cells) == 4 + 2 and sum(len(c.keys) for c in cells) == 10  # 2 control nodes of 3 cells
+    out = tmp_path / "batched.nc"
+    report = sweep.run_sweep(spec, str(out), scheduler="inprocess", progress=False)
+    assert sorted(report.computed) == sorted(report.planned) and len(report.planned) == 10
+    want = {k: v for k, v in reference.items() if k.method == MAG and k.seed == 0}
+    got = records(RunStore(out, create=False))
+    assert_same(got, want, rtol=1e-9)
+    assert any(got[k]["energy"] != got[CellKey(TINY, MAG, "imp", k.round, 0)]["energy"] for k in got
+               if k.control != "imp")  # controls are real trainings, not copies
+
+
 def test_local_cluster_sweep_matches_inprocess_and_survives_a_killed_worker(tmp_path, reference):
     distributed = pytest.importorskip("distributed")
     spec = sweep.load_spec(write_spec(tmp_path / "s.toml"))

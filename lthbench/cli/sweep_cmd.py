@@ -51,7 +51,7 @@ def run(args) -> int:
     if args.dry_run:
         cells = plan(spec.chains)
         todo, done = pending(cells, RunStore(out, create=False))
-        print(f"{len(spec.chains)} chains, {len(cells)} cells: {len(done)} finished, {len(todo)} to run -> {out}")
+        print(f"{len(spec.chains)} chains, {sum(len(c.keys) for c in cells)} cells: {len(done)} finished, {len(todo)} to run -> {out}")
         return 0
     report = run_sweep(spec, out, scheduler=scheduler, scheduler_file=args.scheduler_file,
                        n_workers=args.workers, progress=not args.no_progress)
