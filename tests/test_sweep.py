@@ -137,7 +137,7 @@ def test_inprocess_sweep_cells_equal_run_protocol_cells(tmp_path, reference):
 
 
 def test_batched_controls_give_the_unbatched_cells(tmp_path, reference):
-    """batch_controls: each round's three controls train as one vmapped program, stored as three cells
+    """batch_controls: each round's three controls train as one batched program, stored as three cells
     that match run_protocol's (separate trainings, same keys) to floating-point tolerance."""
     spec = sweep.parse_spec({"tasks": [TINY], "seeds": 0, "batch_controls": True})
     cells = sweep.plan(spec.chains)

@@ -9,7 +9,8 @@ params, masks, optimiser states, chains and keys:
     `lax.cond` on a batched predicate runs both branches);
   * mode 'map':  `jax.lax.map` — one program that loops over the members (no Python between them,
     one dispatch per call instead of B);
-  * mode 'auto': the mode that measured faster on CPU (see docs/performance.md, "Batched tickets").
+  * mode 'auto': 'map', chosen by measurement on CPU (see AUTO_MODE and docs/performance.md,
+    "Batched tickets").
 
 Member i uses exactly the keys `train(..., keys[i])` uses (the same `split(key, 4)`, the same
 `fold_in(k_train, call)` per call, the same evaluation keys), so its numbers match a separate `train`
@@ -45,9 +46,11 @@ from .train import (
 )
 
 MODES = ("vmap", "map")
-# Measured on the project VM (docs/performance.md, "Batched tickets"): vmap was faster than lax.map
-# for every task measured there.
-AUTO_MODE = "vmap"
+# Chosen by measurement on the project VM (docs/performance.md, "Batched tickets"): lax.map was faster
+# than B separate `train` calls in every case measured, and bit-identical to them; vmap was faster still
+# on the tiny exact task but never finished on the Monte Carlo TFIM 4x4 alpha=5 task with B = 8 (the
+# XLA CPU runtime hung, all its threads idle, waiting for the vmapped program's result).
+AUTO_MODE = "map"
 
 
 def _batch(fn, in_axes: tuple, mode: str):
