@@ -422,7 +422,11 @@ def run_dask(cells: list[PlannedCell], store, client, *, progress: bool = True,
             if on_cell:
                 on_cell(out)
         else:
-            failed.append((key, repr(fut.exception())[:300]))
+            try:
+                err = repr(fut.exception())
+            except BaseException as exc:  # cancelled futures raise instead of returning their error
+                err = repr(exc)
+            failed.append((key, err[:300]))
         bar.update(1)
     bar.close()
     return SweepReport([k for c in cells for k in c.keys], done, computed, failed)
@@ -451,6 +455,8 @@ def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inpr
     cells = plan(spec.chains)
     for chain in dict.fromkeys(c.chain for c in cells):  # validate every chain before any training
         _validate(chain)
+    if client is None and (scheduler != "inprocess" or scheduler_file):
+        _require_dask()  # before any file is touched
     store = RunStore(out)
     if client is not None:
         report = run_dask(cells, store, client, progress=progress, on_cell=on_cell)
