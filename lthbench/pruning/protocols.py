@@ -309,19 +309,25 @@ class _Chain:
     # -- controls ---------------------------------------------------------------------------------
 
     def control(self, name: str, rnd: int, dense: dict, current: dict) -> None:
-        key = self.key(name, rnd)
-        if self.store.has(key):
+        if self.store.has(self.key(name, rnd)):
             return
         t0 = time.perf_counter()
+        mask, start, train_key = self.control_start(name, rnd, dense, current)
+        result = _train(self.task, self.system, self.ansatz, start, mask, self.task.dense_steps, train_key)
+        self.control_finish(name, rnd, mask, result, time.perf_counter() - t0)
+
+    def control_start(self, name: str, rnd: int, dense: dict, current: dict) -> tuple:
+        """(mask, theta_start, train key) of control `name` at round rnd (host arrays)."""
         root = cell_key(self.task.id, self.label, name, rnd, self.seed)
         mask, start = self.controls[name](current["mask"], dense["params_init"], current["params"],
                                           purpose_key(root, "control"))
-        mask = to_numpy(mask)
-        result = _train(self.task, self.system, self.ansatz, to_numpy(start), mask, self.task.dense_steps,
-                        purpose_key(root, "train"))
+        return to_numpy(mask), to_numpy(start), purpose_key(root, "train")
+
+    def control_finish(self, name: str, rnd: int, mask, result, wall_time: float) -> None:
+        """Store control `name` of round rnd from its training result."""
         params = to_numpy(result.params)
-        rec = self.record(mask, result, params=params, wall_time=time.perf_counter() - t0)
-        self.store.write(key, rec, {"mask": mask, "params": params})
+        rec = self.record(mask, result, params=params, wall_time=wall_time)
+        self.store.write(self.key(name, rnd), rec, {"mask": mask, "params": params})
 
 
 def _get(result, name: str) -> float:

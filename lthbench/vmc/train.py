@@ -479,23 +479,32 @@ def _check(system, ansatz, params, mask):
             raise LthbenchError("mask does not mirror params (tree structure or leaf shapes differ)")
 
 
+def with_alive_cap(st: _Static, config: TrainConfig, masks) -> _Static:
+    """`st` with the alive-parameter SR size (`alive_cap`) for the largest alive count among `masks`
+    (a sequence of mask pytrees), or unchanged without SR or with `config.sr_alive_only` off."""
+    if st.sr_shift is None or not config.sr_alive_only:
+        return st
+    counts = [sum(int(np.count_nonzero(np.asarray(m))) for m in jax.tree_util.tree_leaves(mask)) for mask in masks]
+    n_params = sum(int(np.size(m)) for m in jax.tree_util.tree_leaves(masks[0]))
+    return st._replace(alive_cap=alive_cap(max(counts), n_params))
+
+
 def _step_programs(system, ansatz, st: _Static, config: TrainConfig, mask):
     """The compiled programs for training steps under `mask`: those of `st`, or, when SR over the
     alive parameters is cheaper (`alive_cap`), those of `st` with that cap (one compilation per cap
     bucket; the evaluation programs stay shared)."""
-    if st.sr_shift is None or not config.sr_alive_only:
-        return _programs(system, ansatz, st)
-    flat_mask = np.concatenate([np.asarray(m).reshape(-1) for m in jax.tree_util.tree_leaves(mask)])
-    cap = alive_cap(int(np.count_nonzero(flat_mask)), flat_mask.size)
-    return _programs(system, ansatz, st._replace(alive_cap=cap))
+    return _programs(system, ansatz, with_alive_cap(st, config, [mask]))
 
 
 @_blas1
-def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False) -> TrainResult:
+def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False,
+          placement=None) -> TrainResult:
     """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
 
     Returns a TrainResult whose params are masked (pruned weights exactly 0). The reported energy is
     the mean of `config.n_eval_steps` frozen-parameter evaluation steps (exact value in exact mode).
+    placement: optional device layout with methods replicate(tree), chain(ChainState), basis(arrays)
+    (see `lthbench.vmc.sharding`); None keeps JAX's default single-device placement.
     """
     _check(system, ansatz, params, mask)
     if mask is None:
@@ -511,6 +520,9 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
     basis_arrays = _basis_arrays(system, config.exact)
     k_chain, k_burn, k_train, k_eval = jax.random.split(key, 4)
     chain = progs["init_chains"](params, k_chain)
+    if placement is not None:
+        params, mask, opt_state = placement.replicate((params, mask, opt_state))
+        chain, basis_arrays = placement.chain(chain), placement.basis(basis_arrays)
     if not config.exact and config.n_burn_in > 0:
         chain = progs["burn_in"](params, chain, k_burn, int(config.n_burn_in))
 

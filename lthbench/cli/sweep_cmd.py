@@ -1,0 +1,60 @@
+"""`lthbench sweep <spec>`: many chains (tasks x methods x protocols x rewind x seeds) as one task graph.
+
+The spec is a TOML (or JSON) file, see docs/sweeps.md. Cells are kept in `<out>.cells/` exactly as
+`lthbench run` keeps them (the same cells, keys and files), so rerunning a sweep computes only the
+missing cells, and a sweep can resume a `run` and vice versa. Schedulers: `inprocess` (one process,
+no Dask), `local` (a Dask LocalCluster, one worker process per core; the default when Dask is
+installed), or an existing Dask cluster (`tcp://host:port` or `--scheduler-file`).
+"""
+
+from __future__ import annotations
+
+from ..errors import LthbenchError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("sweep", help="run a sweep of chains on Dask (or in-process)", description=__doc__)
+    p.add_argument("spec", help="sweep spec file (.toml or .json; see docs/sweeps.md)")
+    p.add_argument("--out", default=None, help="results file (default: the spec's `out`, else sweep.nc)")
+    p.add_argument("--scheduler", default="auto", metavar="WHERE",
+                   help="auto (local if Dask is installed, else inprocess), inprocess, local, or tcp://host:port")
+    p.add_argument("--scheduler-file", default=None, metavar="FILE", help="connect to the cluster in this scheduler file")
+    p.add_argument("--workers", type=int, default=None, help="worker processes for --scheduler local (default: cores)")
+    p.add_argument("--dry-run", action="store_true", help="print the planned, finished and missing cells; run nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def resolve_scheduler(name: str, scheduler_file: str | None) -> str:
+    """'auto' -> 'local' when Dask is importable, else 'inprocess'; a scheduler file forces Dask."""
+    if scheduler_file:
+        return "file"
+    if name == "auto":
+        import importlib.util
+
+        return "local" if importlib.util.find_spec("distributed") else "inprocess"
+    if name in ("inprocess", "local") or "://" in name:
+        return name
+    raise LthbenchError(f"bad --scheduler {name!r}: use auto, inprocess, local or tcp://host:port")
+
+
+def run(args) -> int:
+    from ..results import RunStore, check_output_path
+    from ..sweep import load_spec, pending, plan, run_sweep
+
+    spec = load_spec(args.spec)
+    out = args.out or spec.out
+    check_output_path(out)
+    if args.workers is not None and args.workers < 1:
+        raise LthbenchError(f"--workers must be >= 1, got {args.workers}")
+    scheduler = resolve_scheduler(args.scheduler, args.scheduler_file)
+    if args.dry_run:
+        cells = plan(spec.chains)
+        todo, done = pending(cells, RunStore(out, create=False))
+        print(f"{len(spec.chains)} chains, {sum(len(c.keys) for c in cells)} cells: {len(done)} finished, {len(todo)} to run -> {out}")
+        return 0
+    report = run_sweep(spec, out, scheduler=scheduler, scheduler_file=args.scheduler_file,
+                       n_workers=args.workers, progress=not args.no_progress)
+    print(f"wrote {out}: {len(report.planned)} cells planned, {len(report.skipped)} already finished, "
+          f"{len(report.computed)} computed ({scheduler})")
+    return 0
