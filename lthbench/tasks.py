@@ -213,7 +213,7 @@ def _build_registry() -> None:
     register(
         _toric_task(
             3, 8.0, quick=True, dense_steps=600, round_steps=200, prune_fraction=0.2,
-            n_rounds=22, control_every=10, n_eval_steps=50,
+            n_rounds=20, control_every=10, n_eval_steps=30,
             description="quick: TC 3 x 3 alpha 8, Monte Carlo (paper sampler), p 0.2 (minutes on 2 cores)",
         )
     )
