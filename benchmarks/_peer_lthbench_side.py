@@ -124,9 +124,29 @@ def main(spec_path: str) -> None:
             learning_rate=float(spec["learning_rate"]), optimizer="sgd", sr_shift=float(spec["sr_shift"]),
             n_eval_steps=1, exact=bool(spec["exact"]), sweep_size=system.n_spins,
             n_burn_in=int(spec.get("n_burn_in", 100)), n_discard_per_step=int(spec["n_discard"]),
+            star_flip_prob=float(spec.get("star_flip_prob", 0.0)),
         )
 
     key = jax.random.key(int(spec.get("seed", 0)))
+    if spec.get("accuracy_steps"):
+        # accuracy mode: train, then the exact energy of the trained state (no timing)
+        from lthbench.vmc import evaluate
+
+        t0 = time.perf_counter()
+        res = train(system, ansatz, params, None, config(int(spec["accuracy_steps"])), key)
+        wall = time.perf_counter() - t0
+        exact = evaluate(system, ansatz, res.params, TrainConfig(n_steps=0, exact=True), key)
+        st = config(1)
+        out = {"code": "lthbench", "task": spec["task"], "n_steps_total": int(res.n_steps_done),
+               "wall_seconds": wall, "energy_last10": float(np.mean(res.energy_history[-10:])),
+               "exact_energy": float(exact.energy),
+               "config": (f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
+                          f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
+                          f"star_flip_prob={st.star_flip_prob}, n_discard_per_step={st.n_discard_per_step})"),
+               "versions": {"lthbench": getattr(lthbench, "__version__", "?"), "jax": jax.__version__}}
+        print("PEER_RESULT " + json.dumps(out), flush=True)
+        return
+
     history = []
     t0 = time.perf_counter()
     res = train(system, ansatz, params, None, config(int(spec["warmup_steps"])), jax.random.fold_in(key, 0))

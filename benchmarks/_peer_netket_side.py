@@ -74,10 +74,15 @@ def _build(spec):
 
     model = FFNN(width)
     seed = int(spec.get("seed", 0))
+    star_prob = float(spec.get("star_flip_prob", 0.0))
     if spec["exact"]:
         vstate = nk.vqs.FullSumState(hi, model, seed=seed)
     else:
-        sampler = nk.sampler.MetropolisLocal(hi, n_chains=int(spec["n_chains"]), sweep_size=n)
+        if star_prob > 0:
+            rule = _local_or_star_rule(nk, spec["x_strings"], star_prob)
+            sampler = nk.sampler.MetropolisSampler(hi, rule, n_chains=int(spec["n_chains"]), sweep_size=n)
+        else:
+            sampler = nk.sampler.MetropolisLocal(hi, n_chains=int(spec["n_chains"]), sweep_size=n)
         vstate = nk.vqs.MCState(
             sampler, model, n_samples=int(spec["n_samples"]),
             n_discard_per_chain=int(spec["n_discard"]), seed=seed, sampler_seed=seed + 1,
@@ -109,11 +114,53 @@ def _build(spec):
         desc = f"nk.driver.VMC(nk.optimizer.Sgd({lr}), preconditioner=nk.optimizer.SR({sr_kw}))"
     else:
         raise SystemExit(f"unknown driver {driver_kind!r}")
+    sampler_desc = (f"MetropolisSampler(local-or-star rule, star probability {star_prob}, " if star_prob > 0
+                    else "MetropolisLocal(")
     state_desc = ("nk.vqs.FullSumState" if spec["exact"] else
-                  f"nk.vqs.MCState(MetropolisLocal(n_chains={spec['n_chains']}, sweep_size={n}), "
+                  f"nk.vqs.MCState({sampler_desc}n_chains={spec['n_chains']}, sweep_size={n}), "
                   f"n_samples={spec['n_samples']}, n_discard_per_chain={spec['n_discard']})")
     op_desc = type(ham).__name__
     return driver, vstate, ham, f"{state_desc}; {desc}; operator {op_desc}"
+
+
+def _local_or_star_rule(nk, x_strings, star_prob: float):
+    """A Metropolis rule proposing, per chain, a flip of all the spins of a random multi-site X string
+    (a star of the toric code) with probability `star_prob`, else a single-spin flip at a random site:
+    the move set of lthbench's `TrainConfig(star_flip_prob=...)`. Both proposals are symmetric."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    strings = np.asarray(x_strings, dtype=np.float64)
+    stars = strings[strings.sum(axis=1) > 1]
+
+    class LocalOrStarRule(nk.sampler.rules.MetropolisRule):
+        patterns: jax.Array
+        star_prob: float = nk.utils.struct.field(pytree_node=False)
+
+        def __init__(self, patterns, prob):
+            self.patterns = jnp.asarray(patterns)
+            self.star_prob = float(prob)
+
+        def transition(rule, sampler, machine, parameters, state, key, sigma):
+            k_site, k_use, k_which = jax.random.split(key, 3)
+            n_chains, n_sites = sigma.shape
+            site = jax.random.randint(k_site, (n_chains,), 0, n_sites)
+            use_star = jax.random.bernoulli(k_use, rule.star_prob, (n_chains,))
+            which = jax.random.randint(k_which, (n_chains,), 0, rule.patterns.shape[0])
+            pattern = jnp.where(use_star[:, None], rule.patterns[which], jax.nn.one_hot(site, n_sites))
+            return (sigma * (1 - 2 * pattern)).astype(sigma.dtype), None
+
+    return LocalOrStarRule(stars, star_prob)
+
+
+def exact_energy(vstate, ham) -> float:
+    """<psi|H|psi> / <psi|psi> of the variational state by a full sum (the 2^N vector and the sparse H)."""
+    import numpy as np
+
+    psi = np.asarray(vstate.to_array(normalize=True))
+    h = ham.to_sparse()
+    return float(np.real(np.vdot(psi, h @ psi)))
 
 
 def main(spec_path: str) -> None:
@@ -137,6 +184,18 @@ def main(spec_path: str) -> None:
     def run(k):
         driver.run(k, out=(), show_progress=False, callback=record)
         jax.block_until_ready(vstate.parameters)
+
+    if spec.get("accuracy_steps"):
+        # accuracy mode: train, then the exact energy of the trained state (no timing)
+        t0 = time.perf_counter()
+        run(int(spec["accuracy_steps"]))
+        wall = time.perf_counter() - t0
+        hist = [float(jax.numpy.real(e)) for e in energies]
+        out = {"code": "netket", "task": spec["task"], "n_steps_total": len(hist), "wall_seconds": wall,
+               "energy_last10": sum(hist[-10:]) / len(hist[-10:]), "exact_energy": exact_energy(vstate, ham),
+               "config": desc, "versions": {"netket": nk.__version__, "jax": jax.__version__}}
+        print("PEER_RESULT " + json.dumps(out), flush=True)
+        return
 
     t0 = time.perf_counter()
     run(int(spec["warmup_steps"]))

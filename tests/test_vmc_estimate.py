@@ -10,7 +10,7 @@ from lthbench.masks import full_mask
 from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc.estimate import chain_statistics, local_energies, single_flip_log_ratios
-from lthbench.vmc.sr import solve
+from lthbench.vmc.sr import dedup_buckets, sample_space_residual, solve, unique_samples
 from lthbench.vmc.train import _flat_jacobian, _single_layer_gram, _single_layer_xt
 
 SYSTEMS = [tfim((4, 4), 3.04438), toric(3, hx=0.3), toric(2, hx=0.1, hz=0.2)]
@@ -62,6 +62,58 @@ def test_sr_parameter_and_sample_space_agree_and_respect_pruning():
     np.testing.assert_allclose(d_param, d_sample, rtol=1e-7, atol=1e-9)
     assert d_param[7] == 0.0 and d_sample[7] == 0.0
     np.testing.assert_allclose((x.T @ x + 1e-3 * jnp.eye(50)) @ d_param, g, atol=1e-9)
+
+
+def _repeated_spins(n_spins, n_distinct, batch, seed):
+    """A batch of `batch` +-1 configurations drawn with replacement from `n_distinct` distinct ones."""
+    rng = np.random.default_rng(seed)
+    if n_spins <= 30:
+        codes = rng.choice(2**n_spins, size=n_distinct, replace=False)
+        pool = 1.0 - 2.0 * ((codes[:, None] >> np.arange(n_spins)) & 1)
+    else:
+        pool = rng.choice([-1.0, 1.0], size=(n_distinct, n_spins))
+    assert len(np.unique(pool, axis=0)) == n_distinct
+    return jnp.asarray(pool[rng.integers(0, n_distinct, size=batch)])
+
+
+@pytest.mark.parametrize("n_spins", [18, 100], ids=["one-word", "two-words"])
+def test_unique_samples_groups_identical_rows(n_spins):
+    spins = _repeated_spins(n_spins, 37, 256, seed=n_spins)
+    groups = jax.jit(unique_samples)(spins)
+    u = int(groups.n_unique)
+    assert u == len(np.unique(np.asarray(spins), axis=0))
+    count, first, inverse = np.asarray(groups.count), np.asarray(groups.first), np.asarray(groups.inverse)
+    assert count[:u].sum() == 256 and np.all(count[:u] >= 1) and np.all(count[u:] == 0)
+    # every sample's group representative is the same configuration as the sample
+    np.testing.assert_array_equal(np.asarray(spins)[first[inverse]], np.asarray(spins))
+    np.testing.assert_array_equal(np.bincount(inverse, minlength=256), count)
+    assert dedup_buckets(1024) == (256, 384, 512, 640, 768, 896, 1024)
+
+
+@pytest.mark.parametrize("n_distinct", [20, 150, 250], ids=["few", "mid", "all-buckets-top"])
+def test_sr_over_distinct_samples_equals_sr_over_all(n_distinct):
+    """Repeated samples: the solve over the distinct ones (weighted by multiplicity, in a smaller
+    bucketed system) gives the same residual a = (K + shift)^{-1} y and the same SR direction, in the
+    sample space (structured Gram and Jacobian) and in the parameter space."""
+    system = tfim((4, 4), 3.04438)
+    ansatz = make_ansatz("ffnn", system, alpha=2)  # 512 weights
+    params = jax.tree_util.tree_map(lambda x: 30 * x, ansatz.init(jax.random.key(5)))
+    spins = _repeated_spins(16, n_distinct, 256, seed=n_distinct)
+    groups = unique_samples(spins)
+    jac = _flat_jacobian(ansatz, params, full_mask(params), spins)
+    x = (jac - jac.mean(axis=0)) / np.sqrt(256)
+    eloc = local_energies(system, ansatz, params, spins)
+    y = 2.0 * (eloc - eloc.mean()) / np.sqrt(256)  # equal within a group, as in training
+    g = x.T @ y
+    gram = _single_layer_gram(ansatz, params, spins)
+    a_full = sample_space_residual(gram, y, 1e-3)
+    a_dedup = jax.jit(lambda k, v, gr: sample_space_residual(k, v, 1e-3, gr))(gram, y, groups)
+    np.testing.assert_allclose(a_dedup, a_full, rtol=1e-8, atol=1e-8 * float(jnp.max(jnp.abs(a_full))))
+    d_ref = np.linalg.solve(np.asarray(x.T @ x) + 1e-3 * np.eye(512), np.asarray(g))
+    d_sample = solve(x, y, g, 1e-3, "sample", groups=groups)
+    d_param = solve(x, y, g, 1e-3, "parameter", groups=groups)
+    for d in (d_sample, d_param):
+        np.testing.assert_allclose(d, d_ref, rtol=1e-6, atol=1e-8 * np.abs(d_ref).max())
 
 
 def test_chain_statistics():

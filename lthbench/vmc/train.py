@@ -30,7 +30,7 @@ from . import exact_sum
 from ._blas import single_threaded_blas
 from .estimate import chain_statistics, local_energies, log_psi64, single_flip_log_ratios
 from .sampler import ChainState, init_chains, sample, star_patterns
-from .sr import solve, sr, symmetric_gram
+from .sr import sample_space_residual, solve, sr, symmetric_gram, unique_samples
 
 STEPS_PER_CALL = 25
 
@@ -64,6 +64,7 @@ class TrainConfig:
     star_flip_prob: float = 0.0  # probability of a star (multi-site X string) proposal
     n_discard_per_step: int = 0  # sweeps discarded at the start of every step (NetKet's n_discard_per_chain)
     sr_alive_only: bool = True  # SR over the alive parameters only when fewer than samples (see `alive_cap`)
+    sr_dedup: bool = True  # Monte Carlo SR over the distinct samples (exact; see `lthbench.vmc.sr`)
 
     def __post_init__(self):
         if self.n_steps < 0:
@@ -129,6 +130,7 @@ class _Static(NamedTuple):
     star_flip_prob: float
     n_discard_per_step: int
     alive_cap: int = 0  # > 0: SR in the space of the (at most alive_cap) alive parameters
+    sr_dedup: bool = True
 
 
 def _static(system, config: TrainConfig) -> _Static:
@@ -136,6 +138,7 @@ def _static(system, config: TrainConfig) -> _Static:
         int(config.n_samples), int(config.n_chains), float(config.learning_rate), config.optimizer,
         None if config.sr_shift is None else float(config.sr_shift), bool(config.exact),
         int(config.sweep_size or system.n_spins), float(config.star_flip_prob), int(config.n_discard_per_step),
+        sr_dedup=bool(config.sr_dedup),
     )
 
 
@@ -269,12 +272,13 @@ def _programs(system, ansatz, st: _Static):
             (grad,) = vjp(2.0 * (eloc - energy) / ns)
             return chain, energy, variance, grad, {}
         flat, unravel = ravel_pytree(params)
+        groups = unique_samples(spins) if st.sr_dedup else None
 
         def generic():
             jac = _flat_jacobian(ansatz, params, mask, spins)
             x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(ns)
             g = x.T @ y
-            return unravel(g.astype(flat.dtype)), unravel(solve(x, y, g, st.sr_shift).astype(flat.dtype))
+            return unravel(g.astype(flat.dtype)), unravel(solve(x, y, g, st.sr_shift, groups=groups).astype(flat.dtype))
 
         def alive_only():
             jac = _flat_jacobian(ansatz, params, mask, spins)
@@ -282,7 +286,7 @@ def _programs(system, ansatz, st: _Static):
             g = x.T @ y
             idx, valid = _alive_indices(mask, st.alive_cap)
             xc = x[:, idx] * valid
-            dc = solve(xc, y, g[idx] * valid, st.sr_shift)  # parameter space when C <= B, else sample
+            dc = solve(xc, y, g[idx] * valid, st.sr_shift, groups=groups)  # parameter space when C <= B, else sample
             d = _scatter(dc, idx, valid, flat.shape[0])
             return unravel(g.astype(flat.dtype)), unravel(d.astype(flat.dtype))
 
@@ -295,8 +299,7 @@ def _programs(system, ansatz, st: _Static):
             def structured():
                 gram = _single_layer_gram(ansatz, pm, spins)
                 xt = _single_layer_xt(ansatz, params, spins)
-                factor = jax.scipy.linalg.cho_factor(gram + st.sr_shift * jnp.eye(ns), lower=True)
-                return xt(y), xt(jax.scipy.linalg.cho_solve(factor, y))
+                return xt(y), xt(sample_space_residual(gram, y, st.sr_shift, groups))
 
             dense = jnp.all(jnp.array([jnp.all(m != 0) for m in jax.tree_util.tree_leaves(mask)]))
             grad, direction = jax.lax.cond(dense, structured, generic)
