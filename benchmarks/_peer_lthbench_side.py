@@ -174,7 +174,8 @@ def main(spec_path: str) -> None:
         "n_params": n_params,
         "config": (f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
                    f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
-                   f"exact={st.exact}, n_discard_per_step={st.n_discard_per_step}, n_burn_in={st.n_burn_in})"),
+                   f"exact={st.exact}, n_discard_per_step={st.n_discard_per_step}, n_burn_in={st.n_burn_in}, "
+                   f"star_flip_prob={st.star_flip_prob}, sr_dedup={st.sr_dedup})"),
         "versions": {"lthbench": getattr(lthbench, "__version__", "?"), "jax": jax.__version__,
                      "haiku": haiku.__version__, "python": platform.python_version()},
         "cpu_count": os.cpu_count(),

@@ -88,6 +88,7 @@ def _spec(task: str, args) -> dict:
         "solver": args.nk_solver,
         "qgt": args.nk_qgt,
         "profile": bool(args.profile),
+        "star_flip_prob": float(getattr(args, "toric_star_flip_prob", 0.0)) if task == "toric" else 0.0,
     }
 
 
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=1024)
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--n-discard", type=int, default=0, help="sweeps discarded per chain at every step (both)")
+    p.add_argument("--toric-star-flip-prob", type=float, default=0.0,
+                   help="task (b): probability of a star-flip proposal, else a single-spin flip (both codes)")
     p.add_argument("--lr", type=float, default=0.008)
     p.add_argument("--sr-shift", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -172,6 +175,7 @@ def main(argv=None) -> int:
     print(f"# env  JAX_PLATFORMS={env.get('JAX_PLATFORMS')}  XLA_FLAGS={env.get('XLA_FLAGS', '')!r}  "
           f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', '')!r}  OPENBLAS_NUM_THREADS={env.get('OPENBLAS_NUM_THREADS', '')!r}  (same environment for both codes)")
     print(f"# settings: samples={args.samples} chains={args.chains} sweep=N n_discard/step={args.n_discard} "
+          f"toric star flips={args.toric_star_flip_prob} "
           f"lr={args.lr} sr_shift={args.sr_shift} warmup={args.warmup_steps} steps={args.steps} "
           f"(exact: warmup {args.exact_warmup_steps}, steps {args.exact_steps}) repeats={args.repeats} (median)")
 

@@ -111,6 +111,8 @@ def sample_space_residual(gram, residual, shift: float, groups: SampleGroups | N
     root = jnp.sqrt(groups.count)
 
     def branch(m):
+        if m == n:  # (nearly) all distinct: the plain solve, without the gathers
+            return sample_space_residual(gram, residual, shift, None, jacobian=jacobian)
         idx, r = groups.first[:m], root[:m]
         if gram is None:
             k = symmetric_gram((jacobian[idx] * r[:, None]).T)
@@ -129,8 +131,8 @@ def _parameter_space_gram(jacobian, groups: SampleGroups | None):
     if groups is None:
         return symmetric_gram(jacobian)
     root = jnp.sqrt(groups.count)
-    return _bucketed(groups, jacobian.shape[0],
-                     lambda m: symmetric_gram(jacobian[groups.first[:m]] * root[:m, None]))
+    n = jacobian.shape[0]
+    return _bucketed(groups, n, lambda m: symmetric_gram(jacobian if m == n else jacobian[groups.first[:m]] * root[:m, None]))
 
 
 def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto", gram=None,
