@@ -182,6 +182,16 @@ def main(spec_path: str) -> None:
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "devices": [str(d) for d in jax.devices()],
     }
+    if not spec["exact"]:
+        # how many distinct configurations the SR solve saw at the end of the timed steps
+        # (`TrainConfig.sr_dedup` solves over those only)
+        from lthbench.vmc.train import _programs, _static
+
+        progs = _programs(system, ansatz, _static(system, st))
+        chain = progs["init_chains"](res.params, jax.random.key(7))
+        chain = progs["burn_in"](res.params, chain, jax.random.key(8), 100)
+        _, spins = progs["sample_step"](res.params, chain, jax.random.key(9))
+        out["distinct_samples_final"] = int(len(np.unique(np.asarray(spins), axis=0)))
     if spec.get("profile"):
         out["profile"] = profile(system, ansatz, params, spec)
     print("PEER_RESULT " + json.dumps(out), flush=True)

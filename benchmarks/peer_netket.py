@@ -198,6 +198,9 @@ def main(argv=None) -> int:
             if "profile" in r:
                 parts = "  ".join(f"{k} {v * 1e3:.1f} ms" for k, v in r["profile"].items())
                 print(f"           profile (each piece jitted alone): {parts}")
+            if "distinct_samples_final" in r:
+                print(f"           distinct configurations among the {args.samples} samples of a step after the timed "
+                      f"steps (fresh chains, 100 burn-in sweeps): {r['distinct_samples_final']}")
         if "netket" in results[task] and "lthbench" in results[task]:
             ratio = results[task]["netket"]["seconds_per_step"] / results[task]["lthbench"]["seconds_per_step"]
             results[task]["ratio"] = ratio
