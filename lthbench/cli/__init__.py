@@ -14,7 +14,9 @@ import sys
 from ..errors import LthbenchError
 
 # Subcommand modules, in the order `lthbench --help` lists them. A module not yet present is skipped.
-SUBCOMMANDS = ("systems", "exact", "tasks", "run", "report", "compare", "sweep", "bench")
+SUBCOMMANDS = (
+    "systems", "exact", "tasks", "run", "report", "compare", "claims", "sweep", "baselines", "export", "bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
