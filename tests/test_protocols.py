@@ -232,6 +232,9 @@ def test_second_method_reuses_the_dense_round(full_run, tmp_path, spy):
     a = stable(other.read_record(CellKey(TINY, "random/irp-wr/rewind=trained", "imp", 0, 0)))
     b = stable(store.read_record(CellKey(TINY, "magnitude/imp-wr/rewind=trained", "imp", 0, 0)))
     assert a.pop("method") != b.pop("method")
+    assert a.pop("fingerprint") != b.pop("fingerprint")  # the identity names the label, whose cell this is
+    ia, ib = a.pop("identity"), b.pop("identity")
+    assert ia["task"] == ib["task"] and ia["label"] != ib["label"]
     same_records(a, b)
 
 

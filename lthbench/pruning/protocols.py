@@ -38,8 +38,19 @@ from ..masks import (
     to_numpy,
 )
 from .controls import check_controls, make_controls
+from .identity import chain_identity, check_resume, fingerprint_of
 from .keys import DENSE, cell_key, purpose_key
-from .methods import SCOPES, PruneContext, method_name, prune, removal_counts, requirements, resolve_method
+from .methods import (
+    SCOPES,
+    PruneContext,
+    check_signature,
+    method_name,
+    parse_method_spec,
+    prune,
+    removal_counts,
+    requirements,
+    resolve_method,
+)
 
 PROTOCOLS = ("imp-wr", "imp-ct", "irp-wr")
 DEFAULT_CONTROLS = ("ticket", "reinit", "random-mask")
@@ -73,7 +84,7 @@ def _effective_method(method, protocol: str):
     """irp-wr prunes at random: it takes method 'random' (or the default 'magnitude', replaced)."""
     if protocol != "irp-wr":
         return method
-    if isinstance(method, str) and method in ("magnitude", "random"):
+    if isinstance(method, str) and parse_method_spec(method) in (("magnitude", {}), ("random", {})):
         return "random"
     if not isinstance(method, str) and method_name(method) in ("magnitude", "random"):
         return "random"
@@ -81,10 +92,13 @@ def _effective_method(method, protocol: str):
 
 
 def method_label(method: str | Callable, protocol: str = "imp-wr", rewind_to: str = "trained") -> str:
-    """The results' `method` coordinate: '<method>/<protocol>[/rewind=<target>]'.
+    """The results' `method` coordinate: '<method>[k=v,...]/<protocol>[/rewind=<target>]'.
 
     e.g. 'magnitude/imp-wr/rewind=trained', 'magnitude/imp-ct', 'random/irp-wr/rewind=init',
-    'examples.custom_method:LayerBalancedMagnitude/imp-wr/rewind=step:10'.
+    'synflow[iterations=20]/imp-wr/rewind=trained',
+    'examples.custom_method:LayerBalancedMagnitude/imp-wr/rewind=step:10'. Hyperparameters are sorted
+    by name, in canonical text, and left out when equal to their defaults (`methods.method_name`), so a
+    spec without them gives exactly the label it always gave.
     """
     _check_protocol(protocol)
     parse_rewind(rewind_to)
@@ -116,6 +130,19 @@ def _reference(reference_id: str) -> tuple[float, str]:
         return float("nan"), ""
     source = getattr(ref, "source", "") or getattr(ref, "method", "")
     return float(ref.energy), str(source)
+
+
+@lru_cache(maxsize=64)
+def _reference_row(reference_id: str) -> str:
+    """The id of the reference row a task is scored against ('computed:<method>' for one computed
+    now, '' when there is none): part of the cell identity."""
+    try:
+        from ..exact import reference_energy
+
+        ref = reference_energy(reference_id)
+    except (ImportError, LthbenchError):
+        return ""
+    return str(getattr(ref, "row_id", "") or f"computed:{getattr(ref, 'method', '')}")
 
 
 def _train(task, system, ansatz, params, mask, n_steps: int, key):
@@ -171,8 +198,13 @@ class _Chain:
         from ..systems import system_from_id
 
         self.task, self.protocol, self.seed, self.store = task, protocol, int(seed), store
-        self.method = resolve_method(_effective_method(method, protocol))
+        effective = _effective_method(method, protocol)
+        self.method = resolve_method(effective)
+        check_signature(self.method)
         self.label = method_label(method, protocol, rewind_to)
+        self.identity = chain_identity(task, self.method, method_name(effective), self.label, protocol, rewind_to,
+                                       _reference_row(task.reference), EXACT_FIDELITY_MAX_SPINS)
+        self.fingerprint = fingerprint_of(self.identity)
         self.rewind, self.rewind_step = parse_rewind(rewind_to)
         self.system = system_from_id(task.system_id)
         self.ansatz = make_ansatz(task.net, self.system, **task.hyper)
@@ -218,6 +250,8 @@ class _Chain:
             "reference_energy": ref,
             "reference_source": self.reference_source,
             "n_spins": n,
+            "fingerprint": self.fingerprint,
+            "identity": self.identity,
         }
 
     # -- round 0 ----------------------------------------------------------------------------------
@@ -236,6 +270,7 @@ class _Chain:
         shared = self.shared_dense()
         if shared is not None:
             record, arts = shared
+            record.update(fingerprint=self.fingerprint, identity=self.identity)
         else:
             params_init = to_numpy(self.ansatz.init(purpose_key(root, "init")))
             mask = to_numpy(full_mask(params_init))
@@ -262,6 +297,11 @@ class _Chain:
                 arts.pop("params_step", None)
                 return record, arts
         return None
+
+    def max_rounds(self) -> tuple[int, str]:
+        """(the last round that removes a weight, why no later one does): see `max_rounds`."""
+        shapes = jax.eval_shape(self.ansatz.init, jax.random.key(0))
+        return max_rounds(_alive_counts(shapes, self.prunable), self.task.prune_fraction, self.task.scope)
 
     # -- rounds >= 1 ------------------------------------------------------------------------------
 
@@ -330,6 +370,56 @@ class _Chain:
         self.store.write(self.key(name, rnd), rec, {"mask": mask, "params": params})
 
 
+def _alive_counts(shapes, prunable) -> list[int]:
+    """Weights per prunable leaf of the dense net (from shapes: nothing is allocated)."""
+    return [int(np.prod(np.shape(x))) for x, p in zip(jax.tree_util.tree_leaves(shapes),
+                                                       jax.tree_util.tree_leaves(prunable)) if p]
+
+
+def max_rounds(alive: list[int], fraction: float, scope: str, limit: int = 100_000) -> tuple[int, str]:
+    """(R, reason): rounds after R remove nothing, because no weight is left or because
+    rint(p * alive) has reached 0 (the paper's counts stall), so R is a hard upper bound on rounds.
+
+    alive: dense weights per prunable leaf. Integer arithmetic only (the counts `removal_counts` uses).
+    """
+    alive = [int(a) for a in alive]
+    for rnd in range(limit):
+        if scope == "global":
+            total = sum(alive)
+            k = int(np.rint(fraction * total))
+            alive = [total - k]
+            removed = k
+        else:
+            ks = [int(np.rint(fraction * a)) for a in alive]
+            alive = [a - k for a, k in zip(alive, ks)]
+            removed = sum(ks)
+        if removed == 0:
+            left = sum(alive)
+            why = "no weight is left" if left == 0 else f"rint({fraction:g} x alive) = 0 with {left} weights left"
+            return rnd, f"after round {rnd} {why}"
+    return limit, f"more than {limit} rounds"
+
+
+def density_after(alive: list[int], fraction: float, scope: str, n_rounds: int) -> float:
+    """The density n_alive / n_prunable after n_rounds rounds of the paper's counts."""
+    total0 = sum(alive) or 1
+    alive = [int(a) for a in alive]
+    for _ in range(int(n_rounds)):
+        if scope == "global":
+            total = sum(alive)
+            alive = [total - int(np.rint(fraction * total))]
+        else:
+            alive = [a - int(np.rint(fraction * a)) for a in alive]
+    return sum(alive) / total0
+
+
+def cell_steps(task, control: str, rnd: int) -> int:
+    """Training plus evaluation steps of one cell (the progress bars' unit): round 0 and every control
+    train for dense_steps, a pruned round for round_steps; each then evaluates n_eval_steps."""
+    train = task.round_steps if control == "imp" and rnd > 0 else task.dense_steps
+    return int(train) + int(task.n_eval_steps)
+
+
 def _get(result, name: str) -> float:
     value = getattr(result, name, None)
     return float("nan") if value is None else float(value)
@@ -387,28 +477,49 @@ def run_protocol(
         rewind_to = "trained"  # no rewinding: the label carries no rewind target
 
     chain = _Chain(task, method, protocol, rewind_to, seed, store)
+    check_rounds(chain, int(n_rounds))
+    check_resume(store.records(), [(task.id, chain.label, chain.identity, chain.fingerprint)],
+                 str(store.out_path))
     control_rounds = set(task.control_rounds(int(n_rounds))) if controls else set()
+    plan = [[("imp", rnd)] + [(name, rnd) for name in controls if rnd in control_rounds]
+            for rnd in range(int(n_rounds) + 1)]
+    bar = _progress(task, chain, plan, progress, f"{task.id} {chain.label} s{seed}")
     keys = []
-    bar = _progress(range(int(n_rounds) + 1), progress, f"{task.id} {chain.label} s{seed}")
     dense = current = None
-    for rnd in bar:
+    for rnd, cells in enumerate(plan):
         if rnd == 0:
             dense = chain.dense()
             current = {"mask": dense["mask"], "params": dense["params"]}
         else:
             current = chain.prune_round(rnd, dense, current)
-        keys.append(chain.key("imp", rnd))
-        if rnd in control_rounds:
-            for name in controls:
-                chain.control(name, rnd, dense, current)
-                keys.append(chain.key(name, rnd))
+        for name, _ in cells[1:]:
+            chain.control(name, rnd, dense, current)
+        keys.extend(chain.key(name, rnd) for name, _ in cells)
         if progress:
+            bar.update(sum(cell_steps(task, name, rnd) for name, _ in cells if chain.key(name, rnd) not in bar.reused))
             rec = store.read_record(chain.key("imp", rnd))
             bar.set_postfix(n=rec["n_alive"], rel_err=f"{rec['rel_error']:.2e}")
+    if progress:
+        bar.close()
     return keys
 
 
-def _progress(iterable, enabled: bool, desc: str):
+def check_rounds(chain: "_Chain", n_rounds: int) -> None:
+    """LthbenchError when n_rounds goes beyond the last round that can remove a weight."""
+    bound, why = chain.max_rounds()
+    if n_rounds > bound:
+        raise LthbenchError(f"{n_rounds} rounds is too many for {chain.task.id}: at most {bound} ({why}, "
+                            f"prune fraction {chain.task.prune_fraction:g}, scope {chain.task.scope})")
+
+
+def _progress(task, chain, plan, enabled: bool, desc: str):
+    """A bar over the chain's training + evaluation steps (controls included, so the ETA counts them);
+    cells already in the store start it (`initial`) and are not timed."""
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, desc=desc, unit="round", disable=not enabled)
+    reused = {chain.key(name, rnd) for cells in plan for name, rnd in cells if chain.store.has(chain.key(name, rnd))}
+    total = sum(cell_steps(task, name, rnd) for cells in plan for name, rnd in cells)
+    done = sum(cell_steps(task, k.control, k.round) for k in reused)
+    bar = tqdm(total=total, initial=done, desc=desc, unit="step", disable=not enabled)
+    bar.reused = reused
+    return bar
