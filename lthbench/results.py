@@ -7,16 +7,23 @@ whose record exists is complete, and a rerun skips it (resume). `finalize` merge
 `xr.Dataset` and writes `out_path` (netCDF, h5netcdf engine), again atomically. The file format is
 documented in docs/results-format.md.
 
+Every record carries the `fingerprint` of its chain (see `lthbench.pruning.identity`); the dataset
+keeps it per (task, method) and says which layout it has in `schema_version`. `RunStore.lock()` is
+the advisory lock (fcntl.flock) a run holds on its output while it writes.
+
 This layer knows only records: no physics, no pruning.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import math
 import os
 import re
+import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +31,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from .errors import LthbenchError
+from .errors import LthbenchError, one_line
 
 CONTROLS = ("imp", "ticket", "reinit", "random-mask")
 KEY_FIELDS = ("task", "method", "control", "round", "seed")
@@ -55,7 +62,12 @@ TASK_VARIABLES = {
     "reference_energy": ("energy unit of the task's Hamiltonian", "reference ground-state energy E_ref"),
     "n_spins": ("spins", "number of spins N"),
 }
-RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source",)
+RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source", "fingerprint")
+# The dataset layout: 1 = before fingerprints (read as is, fingerprints ''), 2 = with `fingerprint`.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
+TITLE = "lthbench results"
+BENCH_TITLE = "lthbench throughput"  # `lthbench bench` files (lthbench.bench.to_dataset), also read here
 
 
 @dataclass(frozen=True, order=True)
@@ -91,13 +103,28 @@ class CellKey:
 # Atomic files
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_replace(path: Path, produce) -> None:
-    """`produce(tmp_path)` writes a temp file in path's directory, which then replaces path (os.replace)."""
+    """`produce(tmp_path)` writes a temp file in path's directory, which then replaces path (os.replace).
+
+    The file gets the mode a plain `open()` would give it (0666 minus the umask), not mkstemp's 0600.
+    Temp files are named `.<name>.<random>.tmp`; ones a killed process left behind are removed by the
+    next run that takes the output's lock (`RunStore.lock`).
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise LthbenchError(f"cannot write in {str(path.parent)!r}: {err.strerror}") from None
     os.close(fd)
     try:
         produce(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -198,14 +225,83 @@ def _host(tree):
 
 
 def check_output_path(out_path: str | os.PathLike) -> Path:
-    """The output path as a Path; LthbenchError when its directory does not exist or it is a directory."""
+    """The output path as a Path; LthbenchError when its directory does not exist or cannot be written,
+    or the path is a directory."""
     path = Path(out_path)
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise LthbenchError(f"output directory {str(parent)!r} does not exist")
     if path.is_dir():
         raise LthbenchError(f"output path {str(path)!r} is a directory; give a file name such as results.nc")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise LthbenchError(f"output directory {str(parent)!r} is not writable")
+    if path.exists() and not os.access(path, os.R_OK):
+        raise LthbenchError(f"output file {str(path)!r} is not readable")
     return path
+
+
+def check_results_output(out_path: str | os.PathLike) -> Path:
+    """check_output_path, and an existing file at the path must be an lthbench results file that this
+    version reads (runs merge into it): a foreign file is refused before any work starts."""
+    path = check_output_path(out_path)
+    if path.exists():
+        read_attrs(path)
+    cells = Path(f"{path}.cells")
+    if cells.exists() and (not cells.is_dir() or not os.access(cells, os.W_OK | os.X_OK)):
+        raise LthbenchError(f"{str(cells)!r} (the cells of {str(path)!r}) is not a writable directory")
+    return path
+
+
+def is_results_file(path: str | os.PathLike) -> bool:
+    """True when path is a readable lthbench results file (any schema version)."""
+    try:
+        read_attrs(path)
+    except LthbenchError:
+        return False
+    return True
+
+
+def read_attrs(path: str | os.PathLike) -> dict:
+    """The global attributes of an lthbench results file; LthbenchError when the file is none (another
+    netCDF, not netCDF at all) or has a schema version this lthbench does not read."""
+    import h5netcdf
+
+    path = Path(path)
+    if not path.is_file():
+        raise LthbenchError(f"no results file {str(path)!r}")
+    try:
+        with h5netcdf.File(path, "r") as fh:
+            attrs = {k: fh.attrs[k] for k in fh.attrs}
+    except Exception as err:  # noqa: BLE001 - whatever the file is, it is not ours
+        raise LthbenchError(f"{str(path)!r} is not an lthbench results file ({one_line(err, 120)})") from None
+    return check_schema(attrs, str(path))
+
+
+def _title(path: Path) -> str:
+    import h5netcdf
+
+    try:
+        with h5netcdf.File(path, "r") as fh:
+            title = fh.attrs.get("title", "")
+    except Exception:  # noqa: BLE001 - not readable: no title
+        return ""
+    return title.decode() if isinstance(title, bytes) else str(title)
+
+
+def check_schema(attrs: dict, where: str) -> dict:
+    """attrs, or LthbenchError when they are not an lthbench results file's of a readable version."""
+    attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in attrs.items()}
+    version = attrs.get("schema_version", attrs.get("lthbench_schema"))
+    if version is None or str(attrs.get("title", "")) != TITLE:
+        raise LthbenchError(f"{where!r} is not an lthbench results file (no lthbench schema attribute)")
+    try:
+        version = int(str(version))
+    except ValueError:
+        version = -1
+    if version not in READABLE_SCHEMAS:
+        raise LthbenchError(f"{where!r} has results schema version {attrs.get('schema_version', version)}; this "
+                            f"lthbench reads versions {', '.join(map(str, READABLE_SCHEMAS))} (upgrade lthbench)")
+    return attrs
 
 
 class RunStore:
@@ -242,24 +338,38 @@ class RunStore:
         record_path, _ = self._paths(key)
         if not record_path.is_file():
             raise KeyError(f"no finished cell {key}")
-        return json.loads(record_path.read_text())
+        record = _read_record(record_path)
+        if CellKey.from_record(record) != key:
+            raise LthbenchError(f"damaged cell file {str(record_path)!r}: it holds another cell's record; "
+                                "delete it (and its .npz) to recompute the cell")
+        return record
 
     def read_artifacts(self, key: CellKey) -> dict[str, dict]:
         _, npz_path = self._paths(key)
-        with np.load(npz_path) as npz:
-            return _unpack_artifacts(npz)
+        try:
+            with np.load(npz_path) as npz:
+                return _unpack_artifacts(npz)
+        except Exception as err:  # noqa: BLE001 - missing, truncated or not an npz
+            raise LthbenchError(f"damaged cell file {str(npz_path)!r} ({one_line(err, 120)}); delete it and its "
+                                ".json to recompute the cell") from None
 
     def keys(self) -> list[CellKey]:
         return sorted(CellKey.from_record(r) for r in self.records())
 
     def records(self) -> list[dict]:
+        """Every finished cell's record; LthbenchError for a damaged one (unreadable, or whose record
+        belongs to another cell than its file name says)."""
         if not self.cells_dir.is_dir():
             return []
         out = []
         for path in sorted(self.cells_dir.glob("*.json")):
             if path.name.startswith("."):
                 continue
-            out.append(json.loads(path.read_text()))
+            record = _read_record(path)
+            if f"{CellKey.from_record(record).stem}.json" != path.name:
+                raise LthbenchError(f"damaged cell file {str(path)!r}: its record is another cell's; delete it "
+                                    "(and its .npz) to recompute the cell")
+            out.append(record)
         return out
 
     def finalize(self, provenance: dict) -> "xr.Dataset":  # noqa: F821
@@ -269,6 +379,91 @@ class RunStore:
             ds = merge([load_dataset(self.out_path), ds])
         save_dataset(ds, self.out_path)
         return ds
+
+    def fingerprint_records(self) -> list[dict]:
+        """Every finished cell's record, plus {'task', 'method', 'fingerprint'} for each (task, method)
+        of the dataset already at out_path (what a resume must agree with)."""
+        return self.records() + stored_fingerprints(self.out_path)
+
+    def discard(self) -> None:
+        """Delete every cell and the results file (`--fresh`). Call only while holding the lock."""
+        if self.cells_dir.is_dir():
+            for path in self.cells_dir.iterdir():
+                if path.name != ".lock" and path.is_file():
+                    path.unlink()
+        if self.out_path.is_file():
+            self.out_path.unlink()
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the advisory lock (fcntl.flock) on this output while writing it.
+
+        A second process asking for it gets an LthbenchError naming the holder (pid and host). Stale
+        temp files of killed runs are removed once the lock is held. The lock file is
+        `<out>.cells/.lock`; it stays (empty) after release.
+        """
+        try:
+            self.cells_dir.mkdir(exist_ok=True)
+            fd = os.open(self.cells_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as err:
+            raise LthbenchError(f"cannot lock {str(self.out_path)!r}: {err.strerror}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+                raise LthbenchError(f"{str(self.out_path)!r} is being written by {holder}; wait for that run to "
+                                    "finish, or use another --out") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"lthbench pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+            self.clean_temp_files()
+            try:
+                yield self
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def clean_temp_files(self) -> list[Path]:
+        """Remove the temp files killed writers left (`.*.tmp` in the cells directory and
+        `.<out name>.*.tmp` next to the output). Call only while holding the lock."""
+        stale = list(self.cells_dir.glob(".*.tmp")) + list(self.out_path.parent.glob(f".{self.out_path.name}.*.tmp"))
+        for path in stale:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return stale
+
+
+def stored_fingerprints(path: str | os.PathLike) -> list[dict]:
+    """[{'task', 'method', 'fingerprint'}] of a results file ([] when there is none or it predates
+    fingerprints); reads only those variables."""
+    import xarray as xr
+
+    path = Path(path)
+    if not path.is_file():
+        return []
+    read_attrs(path)
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            if "fingerprint" not in ds:
+                return []
+            fps = ds["fingerprint"].values
+            tasks, methods = [str(t) for t in ds["task"].values], [str(m) for m in ds["method"].values]
+    except Exception as err:  # noqa: BLE001 - a damaged file
+        raise LthbenchError(f"cannot read results file {str(path)!r}: {one_line(err, 200)}") from None
+    return [{"task": t, "method": m, "fingerprint": str(fps[i, j])} for i, t in enumerate(tasks)
+            for j, m in enumerate(methods) if str(fps[i, j])]
+
+
+def _read_record(path: Path) -> dict:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        CellKey.from_record(record)
+    except Exception as err:  # noqa: BLE001 - truncated, not JSON, not UTF-8, keys missing
+        raise LthbenchError(f"damaged cell file {str(path)!r} ({one_line(err, 120)}); delete it (and its .npz) "
+                            "to recompute the cell") from None
+    return record
 
 
 # --------------------------------------------------------------------------------------------------
@@ -289,6 +484,7 @@ def normalize_record(record: dict) -> dict:
     if not math.isnan(out["diverged"]):
         out["diverged"] = float(int(bool(out["diverged"])))
     out["reference_source"] = str(out.get("reference_source") or "")
+    out["fingerprint"] = str(out.get("fingerprint") or "")
     return out
 
 
@@ -331,6 +527,7 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     n_task = len(coords["task"])
     task_data = {name: np.full(n_task, np.nan) for name in TASK_VARIABLES}
     sources = [""] * n_task
+    fingerprints = np.full((n_task, len(coords["method"])), "", dtype=object)
     for r in records:
         pos = tuple(index[d][r[d]] for d in DIMS)
         for name in VARIABLES:
@@ -341,6 +538,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
                 task_data[name][t] = r[name]
         if r["reference_source"]:
             sources[t] = r["reference_source"]
+        if r["fingerprint"]:
+            fingerprints[t, index["method"][r["method"]]] = r["fingerprint"]
 
     data_vars = {}
     for name, (units, long_name) in VARIABLES.items():
@@ -348,6 +547,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     for name, (units, long_name) in TASK_VARIABLES.items():
         data_vars[name] = (("task",), task_data[name], {"units": units, "long_name": long_name})
     data_vars["reference_source"] = (("task",), _object_array(sources), {"long_name": "how E_ref was obtained"})
+    data_vars["fingerprint"] = (("task", "method"), fingerprints, {
+        "long_name": "cell identity: sha256 of everything that determines the chain's numbers ('' = unknown)"})
     ds = xr.Dataset(
         data_vars,
         coords={
@@ -363,8 +564,9 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     ds["method"].attrs["long_name"] = "pruning method label: method/protocol/rewind=target"
     ds.attrs.update(
         {
-            "title": "lthbench results",
-            "lthbench_schema": "1",
+            "title": TITLE,
+            "schema_version": SCHEMA_VERSION,
+            "lthbench_schema": str(SCHEMA_VERSION),
             "diverged_values": "0 = finite, 1 = diverged, NaN = no such cell",
             "provenance_json": _to_json(provenance or {}),
         }
@@ -394,6 +596,7 @@ def dataset_to_records(ds) -> list[dict]:
                         for name in TASK_VARIABLES:
                             rec[name] = float(ds[name].values[t])
                         rec["reference_source"] = str(ds["reference_source"].values[t])
+                        rec["fingerprint"] = str(ds["fingerprint"].values[t, m]) if "fingerprint" in ds else ""
                         records.append(rec)
     return records
 
@@ -430,17 +633,28 @@ def save_dataset(ds, path: str | os.PathLike) -> None:
 
 
 def load_dataset(path: str | os.PathLike) -> "xr.Dataset":  # noqa: F821
-    """Read a results file fully into memory (the file is closed afterwards)."""
+    """Read a results file (or a `lthbench bench` file) fully into memory (the file is closed
+    afterwards). LthbenchError (one line) for anything else: another netCDF, not netCDF, damaged, or
+    a results schema version this lthbench does not read."""
     import xarray as xr
 
     path = Path(path)
-    if not path.is_file():
-        raise LthbenchError(f"no results file {str(path)!r}")
+    try:
+        read_attrs(path)
+    except LthbenchError:
+        if _title(path) != BENCH_TITLE:
+            raise
     try:
         with xr.open_dataset(path, engine="h5netcdf") as ds:
-            return ds.load()
-    except (OSError, ValueError) as err:
-        raise LthbenchError(f"cannot read results file {str(path)!r}: {err}") from None
+            ds = ds.load()
+    except Exception as err:  # noqa: BLE001 - a damaged file
+        raise LthbenchError(f"cannot read results file {str(path)!r}: {one_line(err, 200)}") from None
+    if ds.attrs.get("title") == BENCH_TITLE:
+        return ds
+    missing = [name for name in DIMS if name not in ds.dims]
+    if missing:
+        raise LthbenchError(f"{str(path)!r} is not an lthbench results file (no dimension {missing[0]})")
+    return ds
 
 
 def provenance_of(ds) -> dict:

@@ -22,10 +22,14 @@ Spec files (TOML, or JSON with the same keys) are documented in docs/sweeps.md.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import os
+import sys
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +37,10 @@ from typing import Callable, Iterable
 
 from .errors import LthbenchError
 
+BUDGET_KEYS = ("dense_steps", "round_steps", "n_samples")  # TaskSpec fields a spec may override
 SPEC_KEYS = ("out", "tasks", "methods", "protocols", "rewind", "controls", "seeds", "rounds", "quick",
-             "batch_controls")
+             "batch_controls", "plugins") + BUDGET_KEYS
+TASK_KEYS = ("id", "rounds") + BUDGET_KEYS
 BATCH_CHOICES = (False, True, "vmap", "map")
 DEFAULT_CONTROLS = ("ticket", "reinit", "random-mask")
 
@@ -55,6 +61,30 @@ class ChainSpec:
     seed: int = 0
     n_rounds: int | None = None
     batch_controls: bool | str = False  # True/'vmap'/'map': a round's controls as one batched training
+    budget: tuple = ()  # sorted (TaskSpec field, value) overrides: dense_steps, round_steps, n_samples
+
+
+def chain_task(chain: ChainSpec):
+    """The chain's TaskSpec: the registry's, with the chain's budget overrides (`dataclasses.replace`,
+    so they are part of the cell identity)."""
+    from .tasks import get_task
+
+    return apply_budget(get_task(chain.task), dict(chain.budget))
+
+
+def apply_budget(task, budget: dict):
+    """`dataclasses.replace(task, **budget)` after checking each value is an integer >= 1, and that the
+    result is a trainable config (n_samples a multiple of n_chains, ...). LthbenchError otherwise."""
+    for name, value in budget.items():
+        if name not in BUDGET_KEYS:
+            raise LthbenchError(f"unknown budget override {name!r}; choose from {', '.join(BUDGET_KEYS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise LthbenchError(f"{name} must be an integer >= 1, got {value!r}")
+    if not budget:
+        return task
+    task = dataclasses.replace(task, **budget)
+    task.train_config(1)  # the trainer's own checks (LthbenchError), before anything runs
+    return task
 
 
 @dataclass(frozen=True)
@@ -64,6 +94,7 @@ class SweepSpec:
     chains: tuple
     out: str = "sweep.nc"
     source: dict = field(default_factory=dict, compare=False)
+    plugins: tuple = ()  # files or directories shipped to Dask workers (see docs/sweeps.md)
 
 
 def _as_list(value, name: str) -> list:
@@ -98,17 +129,81 @@ def expand_tasks(patterns: Iterable[str], quick: bool = False) -> list[str]:
     return ids
 
 
+def method_spec(entry) -> str:
+    """A spec's method entry -> a method spec string: 'synflow[iterations=20]' as is, or a table
+    {name = 'synflow', kwargs = {iterations = 20}} -> 'synflow[iterations=20]'."""
+    from .pruning.methods import format_value, parse_method_spec
+
+    if isinstance(entry, str):
+        parse_method_spec(entry)
+        return entry
+    if not isinstance(entry, dict):
+        raise LthbenchError(f"sweep spec: a method is a string or a table {{name = ..., kwargs = {{...}}}}, got {entry!r}")
+    unknown = sorted(set(entry) - {"name", "kwargs"})
+    if unknown or not isinstance(entry.get("name"), str):
+        raise LthbenchError(f"sweep spec: a method table has a string 'name' and optional 'kwargs', got {entry!r}")
+    kwargs = entry.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise LthbenchError(f"sweep spec: kwargs of method {entry['name']!r} must be a table, got {kwargs!r}")
+    for k, v in kwargs.items():
+        if not isinstance(v, (bool, int, float, str)):
+            raise LthbenchError(f"sweep spec: hyperparameter {k} of method {entry['name']!r} must be a number, "
+                                f"a boolean or a word, got {v!r}")
+    if parse_method_spec(entry["name"])[1]:
+        raise LthbenchError(f"sweep spec: give the hyperparameters of {entry['name']!r} in kwargs, not in the name")
+    text = entry["name"] + (f"[{','.join(f'{k}={format_value(v)}' for k, v in sorted(kwargs.items()))}]" if kwargs else "")
+    parse_method_spec(text)  # values the label grammar cannot hold (spaces, commas) are refused here
+    return text
+
+
+def _rounds_value(value, where: str):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise LthbenchError(f"sweep spec: {where} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def _task_entries(data: dict, quick: bool) -> list[tuple[str, int | None, tuple]]:
+    """(task id, rounds, budget) for each task of the spec: strings, or tables {id = ..., rounds,
+    dense_steps, round_steps, n_samples} (per-task values override the spec's top-level ones)."""
+    top = {k: data[k] for k in BUDGET_KEYS if k in data}
+    rounds = _rounds_value(data.get("rounds"), "rounds")
+    entries: dict[str, tuple] = {}
+    for item in _as_list(data["tasks"], "tasks"):
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - set(TASK_KEYS))
+            if unknown or not isinstance(item.get("id"), str):
+                raise LthbenchError(f"sweep spec: a task table has a string 'id' and optional {', '.join(TASK_KEYS[1:])}; "
+                                    f"got {item!r}")
+            pattern = item["id"]
+            n = _rounds_value(item.get("rounds", rounds), f"rounds of {pattern!r}")
+            budget = {**top, **{k: item[k] for k in BUDGET_KEYS if k in item}}
+        elif isinstance(item, str):
+            pattern, n, budget = item, rounds, dict(top)
+        else:
+            raise LthbenchError(f"sweep spec: a task is an id, a pattern or a table {{id = ...}}, got {item!r}")
+        for tid in expand_tasks([pattern], quick):
+            entry = (tid, n, tuple(sorted(budget.items())))
+            if entries.setdefault(tid, entry) != entry:
+                raise LthbenchError(f"sweep spec: task {tid} is listed twice with different rounds or budgets "
+                                    "(their cells would collide; use two sweeps with two outputs)")
+    return list(entries.values())
+
+
 def parse_spec(data: dict) -> SweepSpec:
     """A sweep spec dict (see docs/sweeps.md) -> SweepSpec. LthbenchError (one line) for bad input.
 
-    Keys: tasks (ids or patterns, required), methods ['magnitude'], protocols ['imp-wr'],
-    rewind ['trained'], controls [ticket, reinit, random-mask] (or 'none' / []), seeds ('0-2', [0, 1]
-    or 3; default 0), rounds (int; default each task's n_rounds), quick (bool), out ('sweep.nc'),
-    batch_controls (false | true | 'vmap' | 'map': train a round's controls as one batched program).
+    Keys: tasks (ids, patterns, or tables {id, rounds, dense_steps, round_steps, n_samples}; required),
+    methods ['magnitude'] (strings 'synflow[iterations=20]' or tables {name, kwargs}),
+    protocols ['imp-wr'], rewind ['trained'], controls [ticket, reinit, random-mask] (or 'none' / []),
+    seeds ('0-2', [0, 1] or 3; default 0), rounds (int; default each task's n_rounds),
+    dense_steps / round_steps / n_samples (budget overrides for every task), quick (bool),
+    out ('sweep.nc'), batch_controls (false | true | 'vmap' | 'map': train a round's controls as one
+    batched program), plugins (files or directories to ship to Dask workers).
     The chains are the product tasks x methods x protocols x rewind x seeds, in that nesting order.
+    Rounds beyond what pruning can remove are refused here (nothing is planned or trained).
     """
     from .cli.run_cmd import parse_controls, parse_seeds
-    from .pruning.protocols import _check_protocol, parse_rewind
+    from .pruning.protocols import _check_protocol, check_rounds, parse_rewind
 
     if not isinstance(data, dict):
         raise LthbenchError("sweep spec must be a table (TOML) or an object (JSON)")
@@ -117,36 +212,52 @@ def parse_spec(data: dict) -> SweepSpec:
         raise LthbenchError(f"sweep spec: unknown key(s) {', '.join(unknown)}; known: {', '.join(SPEC_KEYS)}")
     if "tasks" not in data:
         raise LthbenchError("sweep spec: 'tasks' is required (task ids or patterns)")
-    tasks = expand_tasks(_as_list(data["tasks"], "tasks"), bool(data.get("quick", False)))
-    methods = [str(m) for m in _as_list(data.get("methods", ["magnitude"]), "methods")]
-    protocols = [_check_protocol(str(p)) for p in _as_list(data.get("protocols", ["imp-wr"]), "protocols")]
-    rewinds = [str(r) for r in _as_list(data.get("rewind", ["trained"]), "rewind")]
+    quick = data.get("quick", False)
+    if not isinstance(quick, bool):
+        raise LthbenchError(f"sweep spec: quick must be true or false, got {quick!r}")
+    tasks = _task_entries(data, quick)
+    methods = [method_spec(m) for m in _as_list(data.get("methods", ["magnitude"]), "methods")]
+    protocols = [_check_protocol(_word(p, "protocols")) for p in _as_list(data.get("protocols", ["imp-wr"]), "protocols")]
+    rewinds = [_word(r, "rewind") for r in _as_list(data.get("rewind", ["trained"]), "rewind")]
     for r in rewinds:
         parse_rewind(r)
     controls = data.get("controls", list(DEFAULT_CONTROLS))
-    controls = parse_controls(controls if isinstance(controls, str) else ",".join(map(str, controls)))
+    controls = parse_controls(controls if isinstance(controls, str) else
+                              ",".join(_word(c, "controls") for c in _as_list(controls, "controls")))
     seeds = data.get("seeds", 0)
+    if isinstance(seeds, (dict, float)) or isinstance(seeds, list) and not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in seeds):
+        raise LthbenchError(f"sweep spec: seeds must be '0-2', '0,3', an integer or a list of integers, got {seeds!r}")
     seeds = parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, list) else str(seeds))
     batch = data.get("batch_controls", False)
-    if batch not in BATCH_CHOICES or isinstance(batch, int) and not isinstance(batch, bool):
+    if not isinstance(batch, (bool, str)) or batch not in BATCH_CHOICES:
         raise LthbenchError(f"sweep spec: batch_controls must be true, false, 'vmap' or 'map', got {batch!r}")
-    rounds = data.get("rounds")
-    if rounds is not None and (isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1):
-        raise LthbenchError(f"sweep spec: rounds must be an integer >= 1, got {rounds!r}")
+    plugins = tuple(_word(p, "plugins") for p in _as_list(data.get("plugins", []), "plugins"))
+    out = data.get("out", "sweep.nc")
+    if not isinstance(out, str) or not out:
+        raise LthbenchError(f"sweep spec: out must be a file name, got {out!r}")
     if not tasks or not methods or not protocols or not rewinds:
         raise LthbenchError("sweep spec: tasks, methods, protocols and rewind must not be empty")
     chains = []
-    for task in tasks:
+    for task_id, rounds, budget in tasks:
+        task = chain_task(ChainSpec(task_id, budget=budget))
+        check_rounds(task, task.n_rounds if rounds is None else rounds)
         for method in methods:
             for protocol in protocols:
                 # imp-ct never rewinds: one chain whatever the rewind list says
                 for rewind in (["trained"] if protocol == "imp-ct" else rewinds):
                     for seed in seeds:
-                        chain = ChainSpec(task, method, protocol, rewind, tuple(controls), int(seed), rounds, batch)
+                        chain = ChainSpec(task_id, method, protocol, rewind, tuple(controls), int(seed), rounds, batch,
+                                          budget)
                         if chain not in chains:
                             chains.append(chain)
-    out = str(data.get("out", "sweep.nc"))
-    return SweepSpec(tuple(chains), out, dict(data))
+    return SweepSpec(tuple(chains), out, dict(data), plugins)
+
+
+def _word(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise LthbenchError(f"sweep spec: entries of {name!r} must be strings, got {value!r}")
+    return value
 
 
 def load_spec(path: str | os.PathLike) -> SweepSpec:
@@ -154,7 +265,12 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise LthbenchError(f"no sweep spec file {str(path)!r}")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise LthbenchError(f"sweep spec {str(path)!r} is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise LthbenchError(f"cannot read sweep spec {str(path)!r}: {err.strerror}") from None
     try:
         if path.suffix == ".json":
             data = json.loads(text)
@@ -162,8 +278,8 @@ def load_spec(path: str | os.PathLike) -> SweepSpec:
             import tomllib
 
             data = tomllib.loads(text)
-    except ValueError as err:  # tomllib.TOMLDecodeError and json.JSONDecodeError are ValueErrors
-        raise LthbenchError(f"cannot parse sweep spec {str(path)!r}: {str(err).splitlines()[0]}") from None
+    except (ValueError, RecursionError) as err:  # TOMLDecodeError, JSONDecodeError are ValueErrors
+        raise LthbenchError(f"cannot parse sweep spec {str(path)!r}: {(str(err).splitlines() or [''])[0]}") from None
     return parse_spec(data)
 
 
@@ -200,12 +316,11 @@ def plan(chains: Iterable[ChainSpec]) -> list[PlannedCell]:
     needs the first one.
     """
     from .results import CellKey
-    from .tasks import get_task
 
     cells: list[PlannedCell] = []
     first_dense: dict[tuple, object] = {}
     for chain in chains:
-        task = get_task(chain.task)
+        task = chain_task(chain)
         label = chain_label(chain)
         n_rounds = task.n_rounds if chain.n_rounds is None else int(chain.n_rounds)
         control_rounds = set(task.control_rounds(n_rounds)) if chain.controls else set()
@@ -243,10 +358,9 @@ def _chain_state(chain: ChainSpec, out_path: str):
     """The protocol's per-chain state (system, ansatz, method, controls), built once per process."""
     from .pruning.protocols import _Chain
     from .results import RunStore
-    from .tasks import get_task
 
     rewind = "trained" if chain.protocol == "imp-ct" else chain.rewind
-    return _Chain(get_task(chain.task), chain.method, chain.protocol, rewind, chain.seed,
+    return _Chain(chain_task(chain), chain.method, chain.protocol, rewind, chain.seed,
                   RunStore(out_path, create=False))
 
 
@@ -353,13 +467,25 @@ def run_inprocess(cells: list[PlannedCell], store, *, progress: bool = True,
     """Run the unfinished cells here, one after another, in the plan's (topological) order."""
     todo, done = pending(cells, store)
     computed = []
-    for cell in _bar(todo, progress, "sweep (in-process)"):
+    bar = _bar(progress, "sweep (in-process)", todo)
+    for cell in todo:
         fn, args = _node(str(store.out_path), cell)
         out = fn(*args)
         computed.extend(_computed(out))
+        bar.update(cell_steps(cell))
         if on_cell:
             on_cell(out)
+    bar.close()
     return SweepReport([k for c in cells for k in c.keys], done, computed)
+
+
+def cell_steps(cell: PlannedCell) -> int:
+    """Training + evaluation steps of a planned node (all its cells): the progress bars' unit, so the
+    ETA counts the controls' dense-budget trainings and the evaluations."""
+    from .pruning.protocols import cell_steps as steps
+
+    task = chain_task(cell.chain)
+    return sum(steps(task, k.control, k.round) for k in cell.keys)
 
 
 def _require_dask():
@@ -413,7 +539,8 @@ def run_dask(cells: list[PlannedCell], store, client, *, progress: bool = True,
         futures[cell.key] = client.submit(fn, *args, *deps, key=f"lthbench-cell-{cell.key.stem}", pure=False)
     by_future = {f.key: k for k, f in futures.items()}
     computed, failed = [], []
-    bar = _bar(None, progress, "sweep (dask)", total=len(todo))
+    bar = _bar(progress, "sweep (dask)", todo)
+    steps = {c.key: cell_steps(c) for c in todo}
     for fut in distributed.as_completed(list(futures.values())):
         key = by_future[fut.key]
         if fut.status == "finished":
@@ -427,69 +554,138 @@ def run_dask(cells: list[PlannedCell], store, client, *, progress: bool = True,
             except BaseException as exc:  # cancelled futures raise instead of returning their error
                 err = repr(exc)
             failed.append((key, err[:300]))
-        bar.update(1)
+        bar.update(steps[key])
     bar.close()
     return SweepReport([k for c in cells for k in c.keys], done, computed, failed)
 
 
-def _bar(iterable, enabled: bool, desc: str, total: int | None = None):
+def _bar(enabled: bool, desc: str, todo: list):
     from tqdm.auto import tqdm
 
-    return tqdm(iterable, total=total, desc=desc, unit="cell", disable=not enabled)
+    total = sum(cell_steps(c) for c in todo) if enabled else 0
+    return tqdm(total=total, desc=desc, unit="step", disable=not enabled)
+
+
+def plugin_paths(chains: Iterable[ChainSpec], extra: Iterable[str] = ()) -> list[Path]:
+    """What Dask workers need to import the chains' user methods: for each 'pkg.mod:Name', the file
+    (top-level module) or directory (package) it was imported from in this process, unless it is part
+    of lthbench or installed (site-packages); plus the `extra` paths given (--plugin, spec 'plugins').
+    Call after the methods were resolved (`_validate`)."""
+    from .pruning.methods import parse_method_spec
+
+    root = Path(__file__).resolve().parent
+    paths: list[Path] = []
+    for method in dict.fromkeys(c.method for c in chains):
+        name = parse_method_spec(method)[0]
+        if ":" not in name:
+            continue
+        module = sys.modules.get(name.partition(":")[0].split(".")[0])
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        path = Path(file).resolve()
+        path = path.parent if path.name == "__init__.py" else path
+        if path == root or root in path.parents or {"site-packages", "dist-packages"} & set(path.parts):
+            continue
+        paths.append(path)
+    for item in extra:
+        path = Path(item).resolve()
+        if not path.exists():
+            raise LthbenchError(f"plugin {item!r} does not exist")
+        if path.is_file() and path.suffix not in (".py", ".zip", ".egg"):
+            raise LthbenchError(f"plugin {item!r} must be a .py file, a package directory, a .zip or an .egg")
+        paths.append(path)
+    return list(dict.fromkeys(paths))
+
+
+def add_plugins_to_path(extra: Iterable[str]) -> None:
+    """Make --plugin paths importable here (a file's or package's parent directory goes on sys.path)."""
+    for item in extra:
+        path = Path(item).resolve()
+        parent = str(path if path.suffix in (".zip", ".egg") else path.parent)
+        if path.exists() and parent not in sys.path:
+            sys.path.insert(0, parent)
+
+
+def upload_plugins(client, paths: Iterable[Path]) -> None:
+    """Ship plugin modules to every worker of `client`, present and future (`Client.upload_file`): a
+    .py/.zip/.egg as is, a package directory as a zip of it (importable under its own name)."""
+    with tempfile.TemporaryDirectory(prefix="lthbench-plugins-") as tmp:
+        for path in paths:
+            if path.is_dir():
+                archive = Path(tmp) / f"{path.name}.zip"
+                with zipfile.ZipFile(archive, "w") as zf:
+                    for file in sorted(path.rglob("*.py")):
+                        zf.write(file, file.relative_to(path.parent).as_posix())
+                path = archive
+            client.upload_file(str(path))
 
 
 def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inprocess",
               scheduler_file: str | None = None, n_workers: int | None = None, client=None,
-              progress: bool = True, finalize: bool = True, on_cell=None) -> SweepReport:
+              progress: bool = True, finalize: bool = True, on_cell=None, plugins: Iterable[str] = (),
+              fresh: bool = False) -> SweepReport:
     """Plan the spec's cells, compute the unfinished ones, then merge every cell into the results file.
 
     scheduler: 'inprocess' (default; no Dask), 'local' (a LocalCluster of `n_workers` processes) or an
-    address 'tcp://host:port'; or scheduler_file; or an existing `client`. Raises LthbenchError when a
-    cell fails (after the others have finished and been stored).
+    address 'tcp://host:port'; or scheduler_file; or an existing `client`. User methods' modules (and
+    `plugins`, files or package directories) are uploaded to Dask workers. The output is locked while
+    the sweep runs; finished cells computed with other settings (another fingerprint) are refused,
+    unless `fresh`, which discards the output and its cells first. Raises LthbenchError when a cell
+    fails (after the others have finished and been stored).
     """
     from . import provenance
-    from .results import RunStore, check_output_path
+    from .pruning.identity import check_resume
+    from .results import RunStore, check_results_output
 
     out = out or spec.out
-    check_output_path(out)
+    check_results_output(out)
+    extra = tuple(spec.plugins) + tuple(plugins)
+    add_plugins_to_path(extra)
     cells = plan(spec.chains)
-    for chain in dict.fromkeys(c.chain for c in cells):  # validate every chain before any training
-        _validate(chain)
+    identities = [_validate(chain) for chain in dict.fromkeys(c.chain for c in cells)]  # before any training
     if client is None and (scheduler != "inprocess" or scheduler_file):
         _require_dask()  # before any file is touched
+    uploads = plugin_paths(spec.chains, extra) if client is not None or scheduler != "inprocess" or scheduler_file else []
     store = RunStore(out)
-    if client is not None:
-        report = run_dask(cells, store, client, progress=progress, on_cell=on_cell)
-    elif scheduler == "inprocess" and not scheduler_file:
-        report = run_inprocess(cells, store, progress=progress, on_cell=on_cell)
-    else:
-        distributed = _require_dask()
-        cluster = local_cluster(n_workers) if scheduler == "local" and not scheduler_file else None
-        client = distributed.Client(cluster) if cluster is not None else connect(scheduler, scheduler_file)
-        try:
+    with store.lock():
+        if fresh:
+            store.discard()
+        check_resume(store.fingerprint_records(), identities, str(out))
+        if client is not None:
+            upload_plugins(client, uploads)
             report = run_dask(cells, store, client, progress=progress, on_cell=on_cell)
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    if report.failed:
-        key, err = report.failed[0]
-        raise LthbenchError(f"{len(report.failed)} cell(s) failed, first {key.stem}: {err}")
-    if finalize:
-        store.finalize(provenance.collect(extra={
-            "sweep": spec.source, "n_cells_planned": len(report.planned), "scheduler": scheduler_file or scheduler}))
+        elif scheduler == "inprocess" and not scheduler_file:
+            report = run_inprocess(cells, store, progress=progress, on_cell=on_cell)
+        else:
+            distributed = _require_dask()
+            cluster = local_cluster(n_workers) if scheduler == "local" and not scheduler_file else None
+            client = distributed.Client(cluster) if cluster is not None else connect(scheduler, scheduler_file)
+            try:
+                upload_plugins(client, uploads)
+                report = run_dask(cells, store, client, progress=progress, on_cell=on_cell)
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        if report.failed:
+            key, err = report.failed[0]
+            raise LthbenchError(f"{len(report.failed)} cell(s) failed, first {key.stem}: {err}")
+        if finalize:
+            store.finalize(provenance.collect(extra={
+                "sweep": spec.source, "n_cells_planned": len(report.planned),
+                "scheduler": scheduler_file or scheduler}))
     return report
 
 
-def _validate(chain: ChainSpec) -> None:
-    """The checks `run_protocol` makes before training (LthbenchError for bad input)."""
-    from .pruning.methods import resolve_method
-    from .pruning.protocols import _effective_method, method_label
-    from .tasks import get_task
+def _validate(chain: ChainSpec) -> tuple:
+    """The checks `run_protocol` makes before training (LthbenchError for bad input); returns the
+    chain's (task id, label, identity, fingerprint)."""
+    from .pruning.protocols import chain_fingerprint
 
-    task = get_task(chain.task)
+    task = chain_task(chain)
     rewind = "trained" if chain.protocol == "imp-ct" else chain.rewind
-    method_label(chain.method, chain.protocol, rewind)
-    resolve_method(_effective_method(chain.method, chain.protocol))
+    _, label, identity, fp = chain_fingerprint(task, chain.method, chain.protocol, rewind)
     if rewind.startswith("step:") and not 0 <= int(rewind[5:]) <= task.dense_steps:
         raise LthbenchError(f"rewind {rewind} lies outside the dense training of {task.id} (0..{task.dense_steps} steps)")
+    return task.id, label, identity, fp

@@ -5,6 +5,8 @@ attribute, backend and device in `backend` / `device`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import LthbenchError
 
 
@@ -33,13 +35,15 @@ def parse_kernels(text: str) -> tuple[str, ...]:
 
 def run(args) -> int:
     from .. import bench, provenance
-    from ..results import check_output_path, save_dataset
+    from ..results import check_output_path, is_results_file, save_dataset
 
     cases = bench.suite(args.suite)
     names = parse_kernels(args.kernels)
     if args.repeats < 1:
         raise LthbenchError(f"--repeats must be >= 1, got {args.repeats}")
     check_output_path(args.out)
+    if is_results_file(args.out) or Path(f"{args.out}.cells").exists():
+        raise LthbenchError(f"{args.out!r} is an lthbench results file; bench will not overwrite it (give another --out)")
     figures = {}
     for case in cases:
         figures[case.id] = bench.measure(case, names, repeats=args.repeats)

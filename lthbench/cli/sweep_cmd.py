@@ -4,10 +4,13 @@ The spec is a TOML (or JSON) file, see docs/sweeps.md. Cells are kept in `<out>.
 `lthbench run` keeps them (the same cells, keys and files), so rerunning a sweep computes only the
 missing cells, and a sweep can resume a `run` and vice versa. Schedulers: `inprocess` (one process,
 no Dask), `local` (a Dask LocalCluster, one worker process per core; the default when Dask is
-installed), or an existing Dask cluster (`tcp://host:port` or `--scheduler-file`).
+installed), or an existing Dask cluster (`tcp://host:port` or `--scheduler-file`). User methods'
+modules are shipped to the Dask workers (`--plugin` adds files or package directories).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ..errors import LthbenchError
 
@@ -20,6 +23,11 @@ def register(subparsers) -> None:
                    help="auto (local if Dask is installed, else inprocess), inprocess, local, or tcp://host:port")
     p.add_argument("--scheduler-file", default=None, metavar="FILE", help="connect to the cluster in this scheduler file")
     p.add_argument("--workers", type=int, default=None, help="worker processes for --scheduler local (default: cores)")
+    p.add_argument("--plugin", action="append", default=[], metavar="PATH",
+                   help="a .py file or package directory with pruning methods, importable here and uploaded to "
+                        "the Dask workers (repeatable)")
+    p.add_argument("--fresh", action="store_true",
+                   help="discard the results file and its cells and start over (instead of resuming)")
     p.add_argument("--dry-run", action="store_true", help="print the planned, finished and missing cells; run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -28,6 +36,9 @@ def register(subparsers) -> None:
 def resolve_scheduler(name: str, scheduler_file: str | None) -> str:
     """'auto' -> 'local' when Dask is importable, else 'inprocess'; a scheduler file forces Dask."""
     if scheduler_file:
+        if not Path(scheduler_file).is_file():
+            raise LthbenchError(f"no scheduler file {scheduler_file!r} (start the scheduler with "
+                                "`dask scheduler --scheduler-file FILE` first)")
         return "file"
     if name == "auto":
         import importlib.util
@@ -39,12 +50,13 @@ def resolve_scheduler(name: str, scheduler_file: str | None) -> str:
 
 
 def run(args) -> int:
-    from ..results import RunStore, check_output_path
-    from ..sweep import load_spec, pending, plan, run_sweep
+    from ..results import RunStore, check_results_output
+    from ..sweep import add_plugins_to_path, load_spec, pending, plan, run_sweep
 
+    add_plugins_to_path(args.plugin)
     spec = load_spec(args.spec)
     out = args.out or spec.out
-    check_output_path(out)
+    check_results_output(out)
     if args.workers is not None and args.workers < 1:
         raise LthbenchError(f"--workers must be >= 1, got {args.workers}")
     scheduler = resolve_scheduler(args.scheduler, args.scheduler_file)
@@ -54,7 +66,7 @@ def run(args) -> int:
         print(f"{len(spec.chains)} chains, {sum(len(c.keys) for c in cells)} cells: {len(done)} finished, {len(todo)} to run -> {out}")
         return 0
     report = run_sweep(spec, out, scheduler=scheduler, scheduler_file=args.scheduler_file,
-                       n_workers=args.workers, progress=not args.no_progress)
-    print(f"wrote {out}: {len(report.planned)} cells planned, {len(report.skipped)} already finished, "
-          f"{len(report.computed)} computed ({scheduler})")
+                       n_workers=args.workers, progress=not args.no_progress, plugins=args.plugin, fresh=args.fresh)
+    print(f"wrote {out}: {len(report.planned)} cells planned, {len(report.skipped)} reused (already finished), "
+          f"{len(report.computed)} computed now ({scheduler})")
     return 0

@@ -158,8 +158,10 @@ def check_resume(records: Iterable[dict], chains: Iterable[tuple[str, str, dict,
             identity, want = mine
             if fp == want:
                 continue
-            diff = describe_change(old, identity)
+            diff = describe_change(old, identity) if old else []
         else:
+            if not old:
+                continue
             identity = next(iter(labels.values()))[0]
             diff = describe_change(task_part(old), task_part(identity))
             if not diff:

@@ -198,13 +198,7 @@ class _Chain:
         from ..systems import system_from_id
 
         self.task, self.protocol, self.seed, self.store = task, protocol, int(seed), store
-        effective = _effective_method(method, protocol)
-        self.method = resolve_method(effective)
-        check_signature(self.method)
-        self.label = method_label(method, protocol, rewind_to)
-        self.identity = chain_identity(task, self.method, method_name(effective), self.label, protocol, rewind_to,
-                                       _reference_row(task.reference), EXACT_FIDELITY_MAX_SPINS)
-        self.fingerprint = fingerprint_of(self.identity)
+        self.method, self.label, self.identity, self.fingerprint = chain_fingerprint(task, method, protocol, rewind_to)
         self.rewind, self.rewind_step = parse_rewind(rewind_to)
         self.system = system_from_id(task.system_id)
         self.ansatz = make_ansatz(task.net, self.system, **task.hyper)
@@ -298,11 +292,6 @@ class _Chain:
                 return record, arts
         return None
 
-    def max_rounds(self) -> tuple[int, str]:
-        """(the last round that removes a weight, why no later one does): see `max_rounds`."""
-        shapes = jax.eval_shape(self.ansatz.init, jax.random.key(0))
-        return max_rounds(_alive_counts(shapes, self.prunable), self.task.prune_fraction, self.task.scope)
-
     # -- rounds >= 1 ------------------------------------------------------------------------------
 
     def rewind_target(self, dense: dict, previous: dict) -> PyTree:
@@ -370,8 +359,30 @@ class _Chain:
         self.store.write(self.key(name, rnd), rec, {"mask": mask, "params": params})
 
 
-def _alive_counts(shapes, prunable) -> list[int]:
-    """Weights per prunable leaf of the dense net (from shapes: nothing is allocated)."""
+def chain_fingerprint(task, method, protocol: str, rewind_to: str) -> tuple:
+    """(resolved method, label, identity, fingerprint) of a chain (see `lthbench.pruning.identity`).
+
+    Resolving imports a user method's module and checks its signature: LthbenchError (one line).
+    """
+    effective = _effective_method(method, protocol)
+    resolved = resolve_method(effective)
+    check_signature(resolved)
+    label = method_label(method, protocol, rewind_to)
+    identity = chain_identity(task, resolved, method_name(effective), label, protocol, rewind_to,
+                              _reference_row(task.reference), EXACT_FIDELITY_MAX_SPINS)
+    return resolved, label, identity, fingerprint_of(identity)
+
+
+def prunable_sizes(task) -> list[int]:
+    """Weights per prunable leaf of the task's dense net, from the init's shapes (nothing is allocated
+    or trained)."""
+    from ..nets import make_ansatz
+    from ..systems import system_from_id
+
+    ansatz = make_ansatz(task.net, system_from_id(task.system_id), **task.hyper)
+    shapes = jax.eval_shape(ansatz.init, jax.random.key(0))
+    prunable = prunable_leaves(
+        shapes, lambda name, leaf: bool(ansatz.is_prunable(name, leaf)) and not any(e in name for e in task.exclude))
     return [int(np.prod(np.shape(x))) for x, p in zip(jax.tree_util.tree_leaves(shapes),
                                                        jax.tree_util.tree_leaves(prunable)) if p]
 
@@ -395,7 +406,7 @@ def max_rounds(alive: list[int], fraction: float, scope: str, limit: int = 100_0
             removed = sum(ks)
         if removed == 0:
             left = sum(alive)
-            why = "no weight is left" if left == 0 else f"rint({fraction:g} x alive) = 0 with {left} weights left"
+            why = "no weight is left" if left == 0 else f"rint({fraction:g} x alive) = 0 with {left} weight(s) left"
             return rnd, f"after round {rnd} {why}"
     return limit, f"more than {limit} rounds"
 
@@ -476,9 +487,9 @@ def run_protocol(
     if protocol == "imp-ct":
         rewind_to = "trained"  # no rewinding: the label carries no rewind target
 
+    check_rounds(task, int(n_rounds))
     chain = _Chain(task, method, protocol, rewind_to, seed, store)
-    check_rounds(chain, int(n_rounds))
-    check_resume(store.records(), [(task.id, chain.label, chain.identity, chain.fingerprint)],
+    check_resume(store.fingerprint_records(), [(task.id, chain.label, chain.identity, chain.fingerprint)],
                  str(store.out_path))
     control_rounds = set(task.control_rounds(int(n_rounds))) if controls else set()
     plan = [[("imp", rnd)] + [(name, rnd) for name in controls if rnd in control_rounds]
@@ -504,12 +515,26 @@ def run_protocol(
     return keys
 
 
-def check_rounds(chain: "_Chain", n_rounds: int) -> None:
-    """LthbenchError when n_rounds goes beyond the last round that can remove a weight."""
-    bound, why = chain.max_rounds()
+def check_rounds(task, n_rounds: int) -> None:
+    """LthbenchError when n_rounds goes beyond the last round that can remove a weight (a hard bound:
+    later rounds would retrain an unchanged mask)."""
+    bound, why = max_rounds(prunable_sizes(task), task.prune_fraction, task.scope)
     if n_rounds > bound:
-        raise LthbenchError(f"{n_rounds} rounds is too many for {chain.task.id}: at most {bound} ({why}, "
-                            f"prune fraction {chain.task.prune_fraction:g}, scope {chain.task.scope})")
+        raise LthbenchError(f"{n_rounds} rounds is too many for {task.id}: at most {bound} ({why}; prune "
+                            f"fraction {task.prune_fraction:g}, scope {task.scope})")
+
+
+def rounds_for_final_density(task, final_density: float) -> int:
+    """The fewest rounds after which the density n_alive / n_prunable is <= final_density (the paper's
+    counts, exactly as the chain will prune); LthbenchError when the counts stall above it."""
+    sizes = prunable_sizes(task)
+    bound, why = max_rounds(sizes, task.prune_fraction, task.scope)
+    for rnd in range(1, bound + 1):
+        if density_after(sizes, task.prune_fraction, task.scope, rnd) <= final_density:
+            return rnd
+    lowest = density_after(sizes, task.prune_fraction, task.scope, bound)
+    raise LthbenchError(f"final density {final_density:g} is unreachable for {task.id}: the lowest is "
+                        f"{lowest:.4g}, after {bound} rounds ({why})")
 
 
 def _progress(task, chain, plan, enabled: bool, desc: str):
