@@ -240,3 +240,80 @@ def test_cell_keys_are_stable_and_distinct():
     datas = {tuple(np.asarray(jax.random.key_data(x)).tolist()) for x in [k] + others}
     assert len(datas) == len(others) + 1
     assert stable_hash("ticket") == zlib.crc32(b"ticket")  # process-independent (unlike hash())
+
+
+def test_synflow_equals_magnitude_on_the_tiny_tasks_ffnn():
+    """The documented coincidence on the real ansatz: FFNN (relu, no bias) -> identical masks."""
+    from lthbench.nets import make_ansatz
+    from lthbench.systems import system_from_id
+    from lthbench.tasks import get_task
+
+    task = get_task("tiny-tfim-3x3")
+    system = system_from_id(task.system_id)
+    ansatz = make_ansatz(task.net, system, **task.hyper)
+    params = jax.tree_util.tree_map(np.asarray, ansatz.init(jax.random.key(3)))
+    prunable = prunable_leaves(params, ansatz.is_prunable)
+    mask = jax.tree_util.tree_map(np.asarray, full_mask(params))
+    ctx = PruneContext(prunable=prunable, log_psi=ansatz.log_psi, n_spins=system.n_spins)
+    for _ in range(3):
+        n_remove = removal_counts(mask, prunable, 0.3, "layer")
+        a = prune(SynFlow(), params, mask, n_remove, jax.random.key(0), ctx)
+        b = prune(METHODS["magnitude"], params, mask, n_remove, jax.random.key(0), ctx)
+        for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+            np.testing.assert_array_equal(x, y)
+        mask = a
+
+
+def test_method_specs_with_hyperparameters():
+    from lthbench.pruning.methods import parse_method_spec
+
+    assert parse_method_spec("synflow[iterations=20]") == ("synflow", {"iterations": 20})
+    assert parse_method_spec("pkg.mod:Name[b=true, a=0.5,c=word]") == ("pkg.mod:Name", {"a": 0.5, "b": True, "c": "word"})
+    assert parse_method_spec("magnitude") == ("magnitude", {})
+    m = resolve_method("synflow[iterations=20]")
+    assert isinstance(m, SynFlow) and m.iterations == 20 and m is not METHODS["synflow"]
+    assert resolve_method("synflow") is METHODS["synflow"]
+    # labels: sorted, canonical, defaults dropped; the same for the spec and for the object
+    assert method_name("synflow[iterations=20]") == method_name(m) == "synflow[iterations=20]"
+    assert method_name("synflow[iterations=10]") == "synflow"
+    assert method_name("lthbench.pruning.methods:SynFlow[iterations=3]") == "lthbench.pruning.methods:SynFlow[iterations=3]"
+    for bad, msg in [("synflow[iterations=20.5]", "must be int"), ("synflow[depth=2]", "valid: iterations"),
+                     ("magnitude[x=1]", "valid: none"), ("synflow[iterations=1,iterations=2]", "twice"),
+                     ("synflow[iterations]", "key=value"), ("synflow[iterations=0]", ">= 1"), (":Name", "package.module:Name")]:
+        with pytest.raises(LthbenchError, match=msg) as info:
+            resolve_method(bad)
+        assert "\n" not in str(info.value)
+
+
+def scaled_magnitude(params, mask, n_remove, key, context, *, power: float = 1.0):
+    scores = jax.tree_util.tree_map(lambda w: np.abs(np.asarray(w)) ** power, params)
+    return remove_lowest(scores, mask, n_remove, context.prunable)
+
+
+def test_function_methods_take_keyword_hyperparameters():
+    spec = f"{__name__}:scaled_magnitude[power=2]"
+    m = resolve_method(spec)
+    assert m.keywords == {"power": 2.0}
+    assert method_name(m) == f"{__name__}:scaled_magnitude[power=2.0]"
+    assert method_name(spec) == f"{__name__}:scaled_magnitude[power=2.0]"
+    params, mask, prunable, ctx = setup()
+    n_remove = removal_counts(mask, prunable, 0.3, "layer")
+    a = prune(m, params, mask, n_remove, jax.random.key(0), ctx)
+    b = prune(METHODS["magnitude"], params, mask, n_remove, jax.random.key(0), ctx)
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_array_equal(x, y)  # |w|^2 orders like |w|
+
+
+def test_methods_get_read_only_copies():
+    params, mask, prunable, ctx = setup()
+    seen = {}
+
+    def peek(p, m, n_remove, key, context):
+        seen["writeable"] = [leaf.flags.writeable for leaf in jax.tree_util.tree_leaves((p, m))]
+        p["net/~/linear_0"]["w"] = np.zeros((6, 5))  # replacing a leaf of the copy is allowed...
+        return METHODS["magnitude"](p, m, n_remove, key, context)
+
+    before = np.array(params["net/~/linear_0"]["w"])
+    prune(peek, params, mask, removal_counts(mask, prunable, 0.3), jax.random.key(0), ctx)
+    assert not any(seen["writeable"])
+    np.testing.assert_array_equal(params["net/~/linear_0"]["w"], before)  # ...and leaves the caller's intact
