@@ -568,6 +568,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
             "schema_version": SCHEMA_VERSION,
             "lthbench_schema": str(SCHEMA_VERSION),
             "diverged_values": "0 = finite, 1 = diverged, NaN = no such cell",
+            "fingerprints_json": _to_json({t: {m: fp for m, fp in zip(coords["method"], fingerprints[i]) if fp}
+                                           for i, t in enumerate(coords["task"])}),
             "provenance_json": _to_json(provenance or {}),
         }
     )

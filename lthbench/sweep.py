@@ -608,8 +608,15 @@ def add_plugins_to_path(extra: Iterable[str]) -> None:
 
 
 def upload_plugins(client, paths: Iterable[Path]) -> None:
-    """Ship plugin modules to every worker of `client`, present and future (`Client.upload_file`): a
-    .py/.zip/.egg as is, a package directory as a zip of it (importable under its own name)."""
+    """Ship plugin modules to every worker of `client`, present and future (a `UploadFile` worker
+    plugin, what `Client.upload_file` registers for workers): a .py/.zip/.egg as is, a package
+    directory as a zip of it (importable under its own name).
+
+    Only workers get it, not the scheduler: a LocalCluster's scheduler runs in this process, where
+    reloading the module from the scheduler's temporary copy would point it at a file deleted when
+    the cluster closes."""
+    from distributed.diagnostics.plugin import UploadFile
+
     with tempfile.TemporaryDirectory(prefix="lthbench-plugins-") as tmp:
         for path in paths:
             if path.is_dir():
@@ -618,7 +625,7 @@ def upload_plugins(client, paths: Iterable[Path]) -> None:
                     for file in sorted(path.rglob("*.py")):
                         zf.write(file, file.relative_to(path.parent).as_posix())
                 path = archive
-            client.upload_file(str(path))
+            client.register_plugin(UploadFile(str(path)), name=f"lthbench-plugin-{path.name}")
 
 
 def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inprocess",

@@ -21,7 +21,7 @@ from lthbench.cli import main
 from lthbench.errors import LthbenchError
 from lthbench.pruning import protocols
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 TASKS = ["tiny-tfim-3x3", "tiny-toric-2", "tiny-*", "no-such-task", ""]
 WORDS = ["", "nan", "inf", "-1", "0", "1", "3", "1e9", "1000000000", "0.5", "1.5", ":Name", "a:b", "x[", "none",

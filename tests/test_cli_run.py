@@ -192,3 +192,31 @@ def test_tasks_command_lists_the_tiny_task(capsys):
     assert TINY in out and "toric-3-ffnn-a8-quick" in out and "est. cost" in out
     assert main(["tasks"]) == 0
     assert TINY not in capsys.readouterr().out
+
+
+def test_method_hyperparameters_and_budget_overrides_are_in_the_identity(tmp_path, capsys):
+    _needs_protocol()
+    import json
+
+    from lthbench.results import load_dataset, provenance_of
+
+    out = tmp_path / "syn.nc"
+    code, err = _run_cli(["run", TINY, "--method", "synflow[iterations=20]", "--dense-steps", "10", "--round-steps", "2",
+                          "--controls", "none", "--rounds", "1", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0, err
+    label = "synflow[iterations=20]/imp-wr/rewind=trained"
+    recs = {r["round"]: r for r in _records(out).values()}
+    assert {r["method"] for r in recs.values()} == {label}
+    ident = recs[1]["identity"]
+    assert ident["task"]["dense_steps"] == 10 and ident["task"]["round_steps"] == 2
+    assert ident["method"] == {"name": "synflow[iterations=20]", "qualname": "lthbench.pruning.methods:SynFlow",
+                               "kwargs": {"iterations": "20"}, "source_sha256": ""}
+    ds = load_dataset(out)
+    prov = provenance_of(ds)
+    assert prov["task"]["dense_steps"] == 10 and prov["method_label"] == label
+    assert str(ds["fingerprint"].sel({"task": TINY, "method": label}).item()) == recs[1]["fingerprint"]
+    assert json.loads(ds.attrs["fingerprints_json"]) == {TINY: {label: recs[1]["fingerprint"]}}
+    # bad overrides: one line, before anything runs
+    for bad in (["--dense-steps", "0"], ["--n-samples", "-3"]):
+        code, err = _run_cli(["run", TINY, *bad, "--out", str(out), "--no-progress"], capsys)
+        assert code == 2 and err.strip().count("\n") == 0

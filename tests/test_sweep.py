@@ -210,3 +210,96 @@ def test_killed_sweep_rerun_computes_only_the_missing_cells(tmp_path, reference)
             assert (p.stat().st_mtime_ns, p.read_bytes()) == before[p.name]
     want = {k: v for k, v in reference.items() if k.method == MAG}
     assert_same(records(RunStore(out, create=False)), want, rtol=1e-9)
+
+
+# -- hyperparameters, budgets, identity, plug-ins on workers -----------------------------------------
+
+
+def test_spec_methods_with_kwargs_and_budget_overrides():
+    from lthbench.pruning.protocols import chain_fingerprint
+    from lthbench.tasks import get_task
+
+    spec = sweep.parse_spec({"tasks": [TINY, {"id": "tiny-toric-2", "dense_steps": 7, "rounds": 2}],
+                             "methods": ["synflow[iterations=20]", {"name": "synflow", "kwargs": {"iterations": 20}},
+                                         {"name": "synflow", "kwargs": {"iterations": 10}}],
+                             "round_steps": 3, "controls": "none"})
+    labels = {sweep.chain_label(c) for c in spec.chains}
+    assert labels == {"synflow[iterations=20]/imp-wr/rewind=trained", "synflow/imp-wr/rewind=trained"}
+    by_task = {c.task: c for c in spec.chains}
+    tiny, toric = sweep.chain_task(by_task[TINY]), sweep.chain_task(by_task["tiny-toric-2"])
+    assert (tiny.dense_steps, tiny.round_steps) == (get_task(TINY).dense_steps, 3)
+    assert (toric.dense_steps, toric.round_steps, by_task["tiny-toric-2"].n_rounds) == (7, 3, 2)
+    assert chain_fingerprint(tiny, "magnitude", "imp-wr", "trained")[3] != \
+        chain_fingerprint(get_task(TINY), "magnitude", "imp-wr", "trained")[3]
+    cells = sweep.plan([c for c in spec.chains if c.task == "tiny-toric-2"][:1])
+    assert len(cells) == 3  # 2 rounds from the task table, no controls
+
+
+def test_progress_counts_controls_and_evaluation():
+    """The bars' unit is a training or evaluation step: a chain's planned cells sum to the cost
+    model's steps (dense + rounds + controls at the dense budget + evaluations)."""
+    from lthbench.tasks import get_task, total_steps
+
+    spec = sweep.parse_spec({"tasks": [TINY], "rounds": 3})
+    cells = sweep.plan(spec.chains)
+    assert sum(sweep.cell_steps(c) for c in cells) == total_steps(get_task(TINY), 3, 3)
+    controls = [c for c in cells if c.key.control != "imp"]
+    assert sum(sweep.cell_steps(c) for c in controls) > sum(sweep.cell_steps(c) for c in cells if c not in controls)
+
+
+def test_sweep_refuses_cells_of_another_budget(tmp_path):
+    out = tmp_path / "o.nc"
+    cells = Path(f"{out}.cells")
+    cells.mkdir()
+    store = RunStore(out, create=False)
+    ref_store = RunStore(tmp_path / "r.nc")
+    run_protocol(TINY, store=ref_store, controls=(), n_rounds=1, progress=False)
+    for f in Path(f"{ref_store.out_path}.cells").glob("[!.]*"):
+        (cells / f.name).write_bytes(f.read_bytes())
+    spec = sweep.parse_spec({"tasks": [{"id": TINY, "dense_steps": 10}], "controls": "none", "rounds": 1})
+    with pytest.raises(LthbenchError, match="task.dense_steps 20 -> 10") as info:
+        sweep.run_sweep(spec, str(out), scheduler="inprocess", progress=False)
+    assert "--fresh" in str(info.value)
+    report = sweep.run_sweep(spec, str(out), scheduler="inprocess", progress=False, fresh=True)
+    assert len(report.computed) == 2 and not report.skipped
+    assert {r["identity"]["task"]["dense_steps"] for r in store.records()} == {10}
+
+
+PLUGIN = '''
+import jax, numpy as np
+from lthbench.pruning import ScoreMethod
+
+class Sharp(ScoreMethod):
+    """|w|^power: orders like magnitude, but it is a user method in a module of its own."""
+    name = "sharp"
+
+    def __init__(self, power: float = 1.0):
+        self.power = float(power)
+
+    def scores(self, params, mask, key, context):
+        return jax.tree_util.tree_map(lambda w: np.abs(np.asarray(w)) ** self.power, params)
+'''
+
+
+def test_user_plugin_runs_on_a_local_dask_cluster(tmp_path, monkeypatch):
+    """A method from a module outside the package (tmp_path) is uploaded to the workers: without the
+    upload the workers fail with `No module named 'sweep_plugin_mod'`."""
+    distributed = pytest.importorskip("distributed")
+    plugdir = tmp_path / "plug"
+    plugdir.mkdir()
+    (plugdir / "sweep_plugin_mod.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(plugdir))
+    spec = sweep.parse_spec({"tasks": [TINY], "methods": ["sweep_plugin_mod:Sharp[power=2]"], "controls": "none",
+                             "rounds": 1})
+    out = tmp_path / "plugin.nc"
+    with sweep.local_cluster(2, threads_per_worker=1) as cluster, distributed.Client(cluster) as client:
+        report = sweep.run_sweep(spec, str(out), client=client, progress=False)
+        workers = set(client.run(os.getpid).values())
+    assert not report.failed and len(report.computed) == 2
+    label = "sweep_plugin_mod:Sharp[power=2.0]/imp-wr/rewind=trained"
+    recs = RunStore(out, create=False).records()
+    assert {r["method"] for r in recs} == {label}
+    assert os.getpid() not in workers
+    # the workers' fingerprint (their copy of the module) is the client's: an in-process rerun resumes
+    again = sweep.run_sweep(spec, str(out), scheduler="inprocess", progress=False)
+    assert again.computed == [] and len(again.skipped) == 2
