@@ -650,7 +650,7 @@ def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inpr
     extra = tuple(spec.plugins) + tuple(plugins)
     add_plugins_to_path(extra)
     cells = plan(spec.chains)
-    identities = [_validate(chain) for chain in dict.fromkeys(c.chain for c in cells)]  # before any training
+    identities = validate_chains(spec.chains)  # before any training
     if client is None and (scheduler != "inprocess" or scheduler_file):
         _require_dask()  # before any file is touched
     uploads = plugin_paths(spec.chains, extra) if client is not None or scheduler != "inprocess" or scheduler_file else []
@@ -685,14 +685,21 @@ def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inpr
     return report
 
 
-def _validate(chain: ChainSpec) -> tuple:
+def validate_chains(chains: Iterable[ChainSpec], *, compute_reference: bool = True) -> list[tuple]:
+    """`_validate` of every distinct chain: [(task id, label, identity, fingerprint)]. Imports user
+    methods and checks them; trains nothing (and with compute_reference=False computes nothing)."""
+    return [_validate(chain, compute_reference) for chain in dict.fromkeys(chains)]
+
+
+def _validate(chain: ChainSpec, compute_reference: bool = True) -> tuple:
     """The checks `run_protocol` makes before training (LthbenchError for bad input); returns the
     chain's (task id, label, identity, fingerprint)."""
     from .pruning.protocols import chain_fingerprint
 
     task = chain_task(chain)
     rewind = "trained" if chain.protocol == "imp-ct" else chain.rewind
-    _, label, identity, fp = chain_fingerprint(task, chain.method, chain.protocol, rewind)
+    _, label, identity, fp = chain_fingerprint(task, chain.method, chain.protocol, rewind,
+                                               compute_reference=compute_reference)
     if rewind.startswith("step:") and not 0 <= int(rewind[5:]) <= task.dense_steps:
         raise LthbenchError(f"rewind {rewind} lies outside the dense training of {task.id} (0..{task.dense_steps} steps)")
     return task.id, label, identity, fp

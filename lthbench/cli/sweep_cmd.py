@@ -51,7 +51,7 @@ def resolve_scheduler(name: str, scheduler_file: str | None) -> str:
 
 def run(args) -> int:
     from ..results import RunStore, check_results_output
-    from ..sweep import add_plugins_to_path, load_spec, pending, plan, run_sweep
+    from ..sweep import add_plugins_to_path, load_spec, pending, plan, run_sweep, validate_chains
 
     add_plugins_to_path(args.plugin)
     spec = load_spec(args.spec)
@@ -61,6 +61,7 @@ def run(args) -> int:
         raise LthbenchError(f"--workers must be >= 1, got {args.workers}")
     scheduler = resolve_scheduler(args.scheduler, args.scheduler_file)
     if args.dry_run:
+        validate_chains(spec.chains, compute_reference=False)  # methods imported and checked; nothing computed
         cells = plan(spec.chains)
         todo, done = pending(cells, RunStore(out, create=False))
         print(f"{len(spec.chains)} chains, {sum(len(c.keys) for c in cells)} cells: {len(done)} finished, {len(todo)} to run -> {out}")

@@ -133,13 +133,13 @@ def _reference(reference_id: str) -> tuple[float, str]:
 
 
 @lru_cache(maxsize=64)
-def _reference_row(reference_id: str) -> str:
+def _reference_row(reference_id: str, compute: bool = True) -> str:
     """The id of the reference row a task is scored against ('computed:<method>' for one computed
-    now, '' when there is none): part of the cell identity."""
+    now, '' when there is none, or none in the table and not `compute`): part of the cell identity."""
     try:
         from ..exact import reference_energy
 
-        ref = reference_energy(reference_id)
+        ref = reference_energy(reference_id, compute=compute)
     except (ImportError, LthbenchError):
         return ""
     return str(getattr(ref, "row_id", "") or f"computed:{getattr(ref, 'method', '')}")
@@ -359,17 +359,19 @@ class _Chain:
         self.store.write(self.key(name, rnd), rec, {"mask": mask, "params": params})
 
 
-def chain_fingerprint(task, method, protocol: str, rewind_to: str) -> tuple:
+def chain_fingerprint(task, method, protocol: str, rewind_to: str, *, compute_reference: bool = True) -> tuple:
     """(resolved method, label, identity, fingerprint) of a chain (see `lthbench.pruning.identity`).
 
     Resolving imports a user method's module and checks its signature: LthbenchError (one line).
+    compute_reference=False never runs exact diagonalisation for a reference missing from the table
+    (for checks that must not compute, e.g. `--dry-run`; the fingerprint is then not the run's).
     """
     effective = _effective_method(method, protocol)
     resolved = resolve_method(effective)
     check_signature(resolved)
     label = method_label(method, protocol, rewind_to)
     identity = chain_identity(task, resolved, method_name(effective), label, protocol, rewind_to,
-                              _reference_row(task.reference), EXACT_FIDELITY_MAX_SPINS)
+                              _reference_row(task.reference, compute_reference), EXACT_FIDELITY_MAX_SPINS)
     return resolved, label, identity, fingerprint_of(identity)
 
 
