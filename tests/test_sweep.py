@@ -303,3 +303,38 @@ def test_user_plugin_runs_on_a_local_dask_cluster(tmp_path, monkeypatch):
     # the workers' fingerprint (their copy of the module) is the client's: an in-process rerun resumes
     again = sweep.run_sweep(spec, str(out), scheduler="inprocess", progress=False)
     assert again.computed == [] and len(again.skipped) == 2
+
+
+def test_plugin_paths_cover_packages_and_files(tmp_path, monkeypatch):
+    """--plugin puts a package's parent on sys.path; the sweep ships the package as a zip that holds
+    it under its own name (what a worker then imports)."""
+    import importlib
+    import zipfile
+
+    pytest.importorskip("distributed")
+    pkg = tmp_path / "plugpkg_x"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text(PLUGIN)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    sweep.add_plugins_to_path([str(pkg)])
+    importlib.import_module("plugpkg_x.mod")
+    chains = [sweep.ChainSpec(TINY, "plugpkg_x.mod:Sharp"), sweep.ChainSpec(TINY, "magnitude")]
+    assert sweep.plugin_paths(chains) == [pkg.resolve()]
+    with pytest.raises(LthbenchError, match="does not exist"):
+        sweep.plugin_paths(chains, [str(tmp_path / "nope.py")])
+
+    class Capture:
+        def __init__(self):
+            self.files = []
+
+        def register_plugin(self, plugin, name=None):
+            self.files.append((plugin.filename, plugin.data))
+
+    client = Capture()
+    sweep.upload_plugins(client, [pkg.resolve()])
+    (name, data), = client.files
+    import io
+
+    assert name == "plugpkg_x.zip"
+    assert sorted(zipfile.ZipFile(io.BytesIO(data)).namelist()) == ["plugpkg_x/__init__.py", "plugpkg_x/mod.py"]
