@@ -458,3 +458,18 @@ def test_read_only_output_directory(tmp_path, capsys):
         one_line_error(*cli(capsys, "run", TINY, "--out", ro / "r.nc", *SHORT)[::2], "not writable")
     finally:
         ro.chmod(0o755)
+
+
+def test_a_task_field_added_at_its_default_keeps_fingerprints():
+    """A knob another layer adds to TaskSpec (say an SR solver) leaves fingerprints alone at its default
+    and changes them when set, so landing it does not invalidate long resumable runs."""
+    from lthbench.pruning.identity import task_identity
+    from lthbench.tasks import TaskSpec
+
+    Extended = dataclasses.make_dataclass("Extended", [("sr_solver", str, dataclasses.field(default="cholesky"))],
+                                          bases=(TaskSpec,), frozen=True)
+    base = get_task(TINY)
+    same_task = Extended(**dataclasses.asdict(base))
+    assert task_identity(same_task) == task_identity(base)
+    assert task_identity(dataclasses.replace(same_task, sr_solver="cg"))["sr_solver"] == "cg"
+    assert task_identity(dataclasses.replace(base, n_rounds=9, control_every=1)) == task_identity(base)

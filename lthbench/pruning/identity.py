@@ -4,7 +4,8 @@ A chain's cells (one task, one method label, every control, round and seed) shar
 
     task            every TaskSpec field except those that decide only *which* cells exist
                     (n_rounds, control_every) or are prose (description); fields added later are
-                    covered automatically; budget overrides are `dataclasses.replace`s of the spec
+                    covered automatically when they differ from their default (BASE_TASK_FIELDS);
+                    budget overrides are `dataclasses.replace`s of the spec
     method          the label's method part, the qualified name of the class or function it runs,
                     its hyperparameters, and for user methods (code outside lthbench.pruning) the
                     sha256 of its source (`inspect.getsource`)
@@ -58,9 +59,22 @@ def fingerprint_of(identity: dict) -> str:
     return hashlib.sha256(canonical_json(identity).encode("utf-8")).hexdigest()
 
 
+# The TaskSpec fields of the first fingerprinted release. A field added later enters the identity only
+# when it differs from its default: a new knob at its default keeps today's numbers (a default that
+# moves numbers bumps NUMERICS_VERSION with the gate), so landing it does not invalidate long runs.
+BASE_TASK_FIELDS = (
+    "id", "system_id", "net", "net_hyper", "dense_steps", "round_steps", "n_samples", "n_chains", "learning_rate",
+    "sr_shift", "optimizer", "exact", "star_flip_prob", "n_eval_steps", "prune_fraction", "n_rounds",
+    "control_every", "scope", "exclude", "reference_id", "description",
+)
+
+
 def task_identity(task) -> dict:
-    """Every field of the TaskSpec that determines numbers (JSON-able)."""
+    """Every field of the TaskSpec that determines numbers (JSON-able); see BASE_TASK_FIELDS."""
     fields = dataclasses.asdict(task)
+    for f in dataclasses.fields(task):
+        if f.name not in BASE_TASK_FIELDS and f.default is not dataclasses.MISSING and fields[f.name] == f.default:
+            fields.pop(f.name)
     for name in NOT_IDENTITY_FIELDS:
         fields.pop(name, None)
     return json.loads(canonical_json(fields))
