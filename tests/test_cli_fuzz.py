@@ -14,7 +14,7 @@ import json
 import signal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lthbench.cli import main
@@ -78,6 +78,8 @@ def stub_training(monkeypatch):
 @FUZZ
 @given(task=st.sampled_from(TASKS), options=st.lists(st.tuples(st.sampled_from(RUN_OPTIONS), VALUES), max_size=4),
        flags=st.lists(st.sampled_from(["--quick", "--fresh"]), max_size=2, unique=True))
+@example(task="tiny-tfim-3x3", options=[("--method", ":Name")], flags=[])  # once a traceback (issue 16)
+@example(task="tiny-tfim-3x3", options=[("--final-density", "1e-9")], flags=[])  # unreachable: a one-line error (once exit 0)
 def test_run_arguments(tmp_path, stub_training, task, options, flags):
     argv = ["run", task, *[x for pair in options for x in pair], *flags, "--out", str(tmp_path / "r.nc"),
             "--no-progress"]
@@ -99,6 +101,8 @@ SPEC_KEYS = ["tasks", "methods", "protocols", "rewind", "controls", "seeds", "ro
        tasks=st.lists(st.one_of(st.sampled_from(TASKS), st.fixed_dictionaries(
            {"id": st.sampled_from(TASKS)}, optional={"dense_steps": st.integers(-2, 50), "rounds": st.integers(-2, 20)})),
            max_size=2))
+@example(spec={"controls": 3}, tasks=["tiny-tfim-3x3"])  # once a traceback (issue 16)
+@example(spec={"rounds": 10**9}, tasks=["tiny-tfim-3x3"])  # once a 1e9-cell plan under --dry-run
 def test_sweep_spec_files(tmp_path, stub_training, spec, tasks):
     if tasks:
         spec = {**spec, "tasks": tasks}
@@ -109,6 +113,7 @@ def test_sweep_spec_files(tmp_path, stub_training, spec, tasks):
 
 @FUZZ
 @given(data=st.binary(max_size=64))
+@example(data=b"tasks = ['\xff']\n")  # not UTF-8: once a traceback
 def test_sweep_spec_bytes(tmp_path, data):
     path = tmp_path / "spec.toml"
     path.write_bytes(data)
