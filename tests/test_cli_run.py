@@ -120,6 +120,13 @@ BAD_INPUTS = [
     ["run", TINY, "--seeds", "a"],
     ["run", TINY, "--controls", "ticket,bogus"],
     ["run", TINY, "--rewind", "sometime"],
+    ["run", TINY, "--rewind", "step:100000"],
+    ["run", TINY, "--rounds", "1000000000"],
+    ["run", TINY, "--final-density", "0.0001"],
+    ["run", TINY, "--method", ":Name"],
+    ["run", TINY, "--method", "synflow[iterations=0]"],
+    ["run", TINY, "--dense-steps", "0"],
+    ["run", "toric-3-ffnn-a8-quick", "--n-samples", "7"],
     ["run", "toric-3-ffnn-a32", "--quick"],
 ]
 

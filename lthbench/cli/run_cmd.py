@@ -125,6 +125,8 @@ def run(args) -> int:
 
     if args.protocol == "imp-ct":
         rewind = "trained"
+    if rewind.startswith("step:") and int(rewind[5:]) > task.dense_steps:
+        raise LthbenchError(f"--rewind {rewind} lies outside the dense training (0..{task.dense_steps} steps)")
     _, label, identity, fingerprint = chain_fingerprint(task, args.method, args.protocol, rewind)
 
     store = RunStore(args.out)
