@@ -104,6 +104,15 @@ class CellKey:
 
 
 def _umask() -> int:
+    """The process umask: from /proc (Linux; no window in which another thread sees a changed umask),
+    else by setting and restoring it."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
