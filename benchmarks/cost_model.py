@@ -1,0 +1,96 @@
+"""Calibrate `lthbench.tasks`' cost model: measured seconds per training step on this machine.
+
+    nice -n 10 .venv/bin/python benchmarks/cost_model.py --out cost_model.json [--steps 20] [--only TEXT]
+
+For each case (a task id, possibly of the CPU family) it times `lthbench.vmc.train` with the task's
+training settings on the dense net and under a random mask of density 0.3: seconds per step
+(`TrainResult.seconds_per_step`, burn-in and frozen evaluation excluded) and the wall time of a whole
+call after warm-up (burn-in + steps + evaluation), and the process CPU time (less sensitive to other
+load than wall time: on an otherwise idle 2-core machine wall ~ CPU / 2 at best), next to the cost model's prediction. Writes JSON
+with the `uptime` load at the start and the end (other processes share the cores: say so with the
+numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import time
+
+CASES = (
+    "tfim2d-4x4-k3.04438-ffnn-a5-cpu",
+    "tfim2d-4x4-k3.04438-ffnn-a1-cpu",
+    "tfim2d-5x5-k3.04438-ffnn-a5-cpu",
+    "tfim2d-6x6-k3.04438-ffnn-a8-cpu",
+    "tfim2d-4x4-k3.04438-cnn-cpu",
+    "tfim2d-4x4-k3.04438-rescnn-f8-b2-cpu",
+    "toric-3-ffnn-a8-cpu",
+    "toric-3-ffnn-a32-cpu",
+)
+DENSITY = 0.3
+
+
+def uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def time_case(task_id: str, n_steps: int) -> dict:
+    import jax
+
+    from lthbench.bench import random_mask
+    from lthbench.nets import make_ansatz
+    from lthbench.systems import system_from_id
+    from lthbench.tasks import dense_weight_count, get_task, step_seconds
+    from lthbench.vmc import train
+
+    task = get_task(task_id)
+    system = system_from_id(task.system_id)
+    ansatz = make_ansatz(task.net, system, **task.hyper)
+    params = ansatz.init(jax.random.key(0))
+    out = {"task": task_id, "dense_weights": dense_weight_count(task), "n_spins": system.n_spins}
+    for label, density in (("dense", 1.0), ("masked", DENSITY)):
+        mask = None if density >= 1.0 else random_mask(ansatz, params, density)
+        cfg = task.train_config(n_steps)
+        train(system, ansatz, params, mask, dataclasses.replace(cfg, n_steps=2), jax.random.key(1))  # compile
+        t0, c0 = time.perf_counter(), time.process_time()
+        result = train(system, ansatz, params, mask, cfg, jax.random.key(2))
+        call, cpu = time.perf_counter() - t0, time.process_time() - c0
+        steps_share = result.wall_time / call  # the steps' part of the call (the rest: burn-in, evaluation)
+        out[label] = {
+            "seconds_per_step": float(result.seconds_per_step),
+            "cpu_seconds_per_step": cpu * steps_share / result.n_steps_done,
+            "call_seconds": call,
+            "call_cpu_seconds": cpu,
+            "n_steps": n_steps,
+            "model_seconds_per_step": step_seconds(task),
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="cost_model.json")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--only", default="", help="only cases whose id contains TEXT")
+    args = parser.parse_args()
+    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_start": uptime(),
+              "cpus": os.cpu_count(), "cases": []}
+    for task_id in CASES:
+        if args.only not in task_id:
+            continue
+        case = time_case(task_id, args.steps)
+        case["uptime"] = uptime()
+        report["cases"].append(case)
+        print(json.dumps(case), flush=True)
+        with open(args.out, "w") as fh:
+            json.dump(report, fh, indent=1)
+    report["uptime_end"] = uptime()
+    with open(args.out, "w") as fh:
+        json.dump(report, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
