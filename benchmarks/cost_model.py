@@ -65,9 +65,34 @@ def time_case(task_id: str, n_steps: int) -> dict:
             "call_seconds": call,
             "call_cpu_seconds": cpu,
             "n_steps": n_steps,
-            "model_seconds_per_step": step_seconds(task),
+            "model_seconds_per_step": step_seconds(task, None if density >= 1.0 else round(density * dense_weight_count(task))),
         }
     return out
+
+
+CHAINS = (  # (task id, dense steps, steps per round, rounds): whole short chains with their controls
+    ("toric-3-ffnn-a8-cpu", 100, 20, 6),
+    ("tfim2d-4x4-k3.04438-ffnn-a5-cpu", 100, 20, 6),
+)
+
+
+def time_chain(task_id: str, dense: int, per_round: int, rounds: int, workdir: str) -> dict:
+    """Wall and CPU seconds of a whole `run_protocol` chain (controls every 6th round and the last) on
+    the task with shortened budgets, next to `estimated_cost` of that spec."""
+    from lthbench.pruning import run_protocol
+    from lthbench.results import RunStore
+    from lthbench.tasks import estimated_cost, get_task
+
+    task = dataclasses.replace(get_task(task_id), id=f"{task_id}-calib", dense_steps=dense, round_steps=per_round,
+                               n_rounds=rounds, control_every=6)
+    controls = ("ticket", "reinit", "random-mask")
+    store = RunStore(os.path.join(workdir, f"{task.id}.nc"))
+    t0, c0 = time.perf_counter(), time.process_time()
+    run_protocol(task, controls=controls, store=store, progress=False)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    cost = estimated_cost(task)
+    return {"task": task_id, "dense_steps": dense, "round_steps": per_round, "rounds": rounds,
+            "wall_seconds": wall, "cpu_seconds": cpu, "model_seconds": cost["seconds"], "steps": cost["steps"]}
 
 
 def main() -> None:
@@ -75,9 +100,25 @@ def main() -> None:
     parser.add_argument("--out", default="cost_model.json")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--only", default="", help="only cases whose id contains TEXT")
+    parser.add_argument("--chains", action="store_true", help="time whole short chains (CHAINS) instead")
     args = parser.parse_args()
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_start": uptime(),
               "cpus": os.cpu_count(), "cases": []}
+    if args.chains:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as workdir:
+            for chain in CHAINS:
+                if args.only not in chain[0]:
+                    continue
+                case = time_chain(*chain, workdir)
+                case["uptime"] = uptime()
+                report["cases"].append(case)
+                print(json.dumps(case), flush=True)
+        report["uptime_end"] = uptime()
+        with open(args.out, "w") as fh:
+            json.dump(report, fh, indent=1)
+        return
     for task_id in CASES:
         if args.only not in task_id:
             continue

@@ -472,7 +472,7 @@ def round_half_even(x: float) -> float:
 
 def alive_schedule(task: TaskSpec, n_rounds: int) -> list[int]:
     """`schedule_counts` of a task: alive weights at rounds 0..task.last_round(n_rounds)."""
-    return _schedule(prunable_sizes(task), float(task.prune_fraction), task.scope, int(n_rounds))
+    return list(_schedule(prunable_sizes(task), float(task.prune_fraction), task.scope, int(n_rounds)))
 
 
 @lru_cache(maxsize=None)
@@ -493,41 +493,59 @@ def total_steps(task: TaskSpec, n_rounds: int | None = None, n_controls: int = 3
     return task.dense_steps * (1 + controls) + task.round_steps * n + evals
 
 
-# Cost model: one step evaluates log psi (forward + backward, ~3 passes of 2 flop per weight) on
-# every configuration it touches, plus the off-diagonal partners for the local energy. Single-layer
-# nets get the connected amplitudes by rank-one updates (about one extra pass per sample); deep nets
-# pay one pass per partner. Full-sum mode touches all 2^N configurations once (partners are gathers).
-# The Metropolis sampler makes n_per_chain x sweep_size sequential proposals per step (each batched
-# over the chains): a latency no flop rate hides. Constants: calibrated in docs/tasks.md.
-CPU_FLOPS = 2e10  # effective flop/s of one process on this 2-core machine (docs/tasks.md)
-CPU_PROPOSAL_SECONDS = 0.0  # seconds per sequential Metropolis proposal (docs/tasks.md)
-CELL_OVERHEAD_STEPS = 2  # burn-in, fidelity and bookkeeping of one cell, in steps
+# Cost model. One step samples (the Metropolis sampler makes n_per_chain x sweep_size sequential
+# proposals, each batched over the chains: a latency no flop rate hides), evaluates log psi (forward +
+# backward, ~3 passes of 2 flop per weight) on every configuration it touches plus the off-diagonal
+# partners (single-layer nets get them by rank-one updates, about one extra pass per sample; deep nets
+# pay one pass per partner; full-sum mode touches all 2^N configurations once), and solves SR:
+# - a dense single-layer net with more weights than samples: the structured Gram, 2 B^2 (N + H);
+# - otherwise the per-sample Jacobian (2 B P) and a solve over C columns, C = the alive-parameter bucket
+#   (`lthbench.vmc.train.alive_cap`) or all P: B C^2 + C^3 / 3 in parameter space (C <= B), else
+#   2 B^2 C + B^3 / 3 in sample space. So a pruned FFNN step costs more than the dense one until few
+#   weights are left (measured: docs/tasks.md).
+# An evaluation step samples and evaluates but solves nothing. CPU constants: fitted to measured step
+# times on this 2-core machine (docs/tasks.md: command, numbers, load, how far off).
+CPU_FLOPS = 1.07e10  # effective flop/s of one process on this 2-core machine
+# CPU seconds per sequential Metropolis proposal: single-layer nets update theta by rank one; the
+# convolutional nets evaluate the whole net per proposal.
+CPU_PROPOSAL_SECONDS = {"single": 9.9e-6, "cnn": 9.3e-5, "rescnn": 9.3e-5}
+CELL_OVERHEAD_STEPS = 2  # burn-in, fidelity and bookkeeping of one cell, in training steps
 # GPU column: an assumption, not a measurement (no GPU was available when this was calibrated).
 GPU_FLOPS = 1e13
 GPU_PROPOSAL_SECONDS = 1e-5
 
 
-def step_flop(task: TaskSpec) -> float:
-    """Model flop of one training step of the task's dense net (a masked step computes the same
-    dense products; measured within the model's factor, docs/tasks.md)."""
+def _flop_parts(task: TaskSpec, n_alive: int | None) -> tuple[float, float]:
+    """(forward/backward flop, SR flop) of one training step with n_alive weights alive (None: dense)."""
     system = _system(task.system_id)
     weights = dense_weight_count(task)
-    if task.net in ("ffnn", "rbm"):
-        n_params = weights
-    else:  # convolutions: each weight is used at every site
-        n_params = weights * system.n_spins
+    alive = weights if n_alive is None else int(n_alive)
+    single = task.net in ("ffnn", "rbm")
+    n_params = weights if single else weights * system.n_spins  # convolutions: each weight at every site
     if task.exact:
         configs = 2.0 ** system.n_spins
     else:
-        partners = 1 if task.net in ("ffnn", "rbm") else system.n_flips
-        configs = task.n_samples * (1 + partners)
-    flop_per_step = 6.0 * n_params * configs
-    if task.sr_shift is not None:
-        if task.exact:  # the exact QGT S = J^T diag(p) J: 2^N x P^2 (symmetric half)
-            flop_per_step += configs * weights**2
-        else:  # sample-space SR: n_samples^2 x P
-            flop_per_step += 2.0 * task.n_samples**2 * weights
-    return flop_per_step
+        configs = task.n_samples * (1 + (1 if single else system.n_flips))
+    forward = 6.0 * n_params * configs
+    if task.sr_shift is None:
+        return forward, 0.0
+    from .vmc.train import alive_cap  # lazy: the training layer only for the SR bucket sizes
+
+    cap = alive_cap(alive, weights)
+    width = cap or weights
+    if task.exact:  # the exact QGT S = J^T diag(p) J over the SR columns
+        return forward, configs * width**2
+    b = float(task.n_samples)
+    if single and alive >= weights and weights > b:
+        return forward, 2.0 * b * b * (system.n_spins + weights / system.n_spins)
+    jacobian = 2.0 * b * n_params
+    solve = b * width**2 + width**3 / 3.0 if width <= b else 2.0 * b * b * width + b**3 / 3.0
+    return forward, jacobian + solve
+
+
+def step_flop(task: TaskSpec, n_alive: int | None = None) -> float:
+    """Model flop of one training step of the task's net with n_alive weights alive (None: dense)."""
+    return sum(_flop_parts(task, n_alive))
 
 
 def sequential_proposals(task: TaskSpec) -> int:
@@ -537,30 +555,48 @@ def sequential_proposals(task: TaskSpec) -> int:
     return (task.n_samples // task.n_chains) * n_spins(task)
 
 
-def step_seconds(task: TaskSpec, *, gpu: bool = False) -> float:
-    """Model seconds of one training step: flop / rate + sequential proposals x latency (CPU:
-    calibrated on this 2-core machine; GPU: assumed)."""
-    flops, latency = (GPU_FLOPS, GPU_PROPOSAL_SECONDS) if gpu else (CPU_FLOPS, CPU_PROPOSAL_SECONDS)
-    return step_flop(task) / flops + sequential_proposals(task) * latency
+def step_seconds(task: TaskSpec, n_alive: int | None = None, *, gpu: bool = False, evaluation: bool = False) -> float:
+    """Model seconds of one step (a training step, or with evaluation=True a frozen evaluation step):
+    flop / rate + sequential proposals x latency (CPU: calibrated on this 2-core machine; GPU: assumed)."""
+    if gpu:
+        flops, latency = GPU_FLOPS, GPU_PROPOSAL_SECONDS
+    else:
+        flops, latency = CPU_FLOPS, CPU_PROPOSAL_SECONDS["single" if task.net in ("ffnn", "rbm") else task.net]
+    forward, sr_flop = _flop_parts(task, n_alive)
+    return (forward + (0.0 if evaluation else sr_flop)) / flops + sequential_proposals(task) * latency
+
+
+def _chain_seconds(task: TaskSpec, n_rounds: int | None, n_controls: int, gpu: bool) -> float:
+    alive = task.alive_schedule(n_rounds)
+    last = len(alive) - 1
+    control_rounds = set(task.control_rounds(last))
+
+    def cell(n_steps: int, n_alive: int) -> float:
+        return ((n_steps + CELL_OVERHEAD_STEPS) * step_seconds(task, n_alive, gpu=gpu)
+                + task.n_eval_steps * step_seconds(task, n_alive, gpu=gpu, evaluation=True))
+
+    seconds = cell(task.dense_steps, None)
+    for r in range(1, last + 1):
+        seconds += cell(task.round_steps, alive[r])
+        if r in control_rounds:
+            seconds += n_controls * cell(task.dense_steps, alive[r])
+    return seconds
 
 
 def estimated_cost(task: TaskSpec, n_rounds: int | None = None, n_controls: int = 3) -> dict:
     """Cost of one seed with its controls: {'steps', 'flop', 'seconds', 'gpu_seconds', 'last_round',
-    'final_alive', 'n_controls', 'dense_weights'}. seconds: this 2-core machine by the calibrated model;
-    gpu_seconds: the same steps at the assumed GPU rate."""
+    'final_alive', 'n_controls', 'dense_weights'}. seconds: this 2-core machine by the calibrated model,
+    every round and control at its own alive count; gpu_seconds: the same at the assumed GPU rate."""
     last = task.last_round(n_rounds)
     steps = total_steps(task, n_rounds, n_controls)
-    n_train = len(task.control_rounds(last)) * n_controls
-    cells = 1 + last + n_train
-    billed = steps + cells * CELL_OVERHEAD_STEPS
     return {
         "steps": steps,
         "flop": step_flop(task) * steps,
-        "seconds": billed * step_seconds(task),
-        "gpu_seconds": billed * step_seconds(task, gpu=True),
+        "seconds": _chain_seconds(task, n_rounds, n_controls, gpu=False),
+        "gpu_seconds": _chain_seconds(task, n_rounds, n_controls, gpu=True),
         "last_round": last,
         "final_alive": task.alive_schedule(n_rounds)[-1],
-        "n_controls": n_train,
+        "n_controls": len(task.control_rounds(last)) * n_controls,
         "dense_weights": dense_weight_count(task),
     }
 

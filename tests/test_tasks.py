@@ -107,7 +107,7 @@ def test_schedule_counts_follow_the_removal_rule():
     # Layer scope stops only when no layer loses a weight; global scope counts the total.
     assert schedule_counts((3, 3), 0.12, "layer", 10) == [6]
     assert schedule_counts((3, 3), 0.12, "global", 10) == [6, 5, 4]
-    assert schedule_counts((10, 3), 0.12, "layer", 10) == [13, 12, 11, 10, 9, 8]
+    assert schedule_counts((10, 3), 0.12, "layer", 10) == [13, 12, 11, 10, 9, 8, 7]
 
 
 def test_paper_schedules_and_where_they_stop():
