@@ -20,15 +20,15 @@ import os
 import subprocess
 import time
 
-CASES = (
-    "tfim2d-4x4-k3.04438-ffnn-a5-cpu",
-    "tfim2d-4x4-k3.04438-ffnn-a1-cpu",
-    "tfim2d-5x5-k3.04438-ffnn-a5-cpu",
-    "tfim2d-6x6-k3.04438-ffnn-a8-cpu",
-    "tfim2d-4x4-k3.04438-cnn-cpu",
-    "tfim2d-4x4-k3.04438-rescnn-f8-b2-cpu",
-    "toric-3-ffnn-a8-cpu",
-    "toric-3-ffnn-a32-cpu",
+CASES = (  # (task id, spec fields replaced): the CPU family's kinds of net, small to large
+    ("tfim2d-4x4-k3.04438-ffnn-a5-cpu", {}),
+    ("tfim2d-4x4-k3.04438-ffnn-a1-cpu", {}),
+    ("tfim2d-5x5-k3.04438-ffnn-a5-cpu", {}),
+    ("tfim2d-6x6-k3.04438-ffnn-a8-cpu", {}),
+    ("tfim2d-4x4-k3.04438-cnn-cpu", {}),
+    ("tfim2d-4x4-k3.04438-rescnn-f4-b2-cpu", {"net_hyper": (("nb", 2), ("nf", 8))}),  # nf 8 nb 2
+    ("toric-3-ffnn-a8-cpu", {}),
+    ("toric-3-ffnn-a32-cpu", {}),
 )
 DENSITY = 0.3
 
@@ -37,7 +37,7 @@ def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
-def time_case(task_id: str, n_steps: int) -> dict:
+def time_case(task_id: str, overrides: dict, n_steps: int) -> dict:
     import jax
 
     from lthbench.bench import random_mask
@@ -46,11 +46,11 @@ def time_case(task_id: str, n_steps: int) -> dict:
     from lthbench.tasks import dense_weight_count, get_task, step_seconds
     from lthbench.vmc import train
 
-    task = get_task(task_id)
+    task = dataclasses.replace(get_task(task_id), **overrides)
     system = system_from_id(task.system_id)
     ansatz = make_ansatz(task.net, system, **task.hyper)
     params = ansatz.init(jax.random.key(0))
-    out = {"task": task_id, "dense_weights": dense_weight_count(task), "n_spins": system.n_spins}
+    out = {"task": task_id, "overrides": {k: repr(v) for k, v in overrides.items()}, "dense_weights": dense_weight_count(task), "n_spins": system.n_spins}
     for label, density in (("dense", 1.0), ("masked", DENSITY)):
         mask = None if density >= 1.0 else random_mask(ansatz, params, density)
         cfg = task.train_config(n_steps)
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--chains", action="store_true", help="time whole short chains (CHAINS) instead")
     args = parser.parse_args()
     report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_start": uptime(),
-              "cpus": os.cpu_count(), "cases": []}
+              "cpus": os.cpu_count(), "masked_density": DENSITY, "cases": []}
     if args.chains:
         import tempfile
 
@@ -119,10 +119,10 @@ def main() -> None:
         with open(args.out, "w") as fh:
             json.dump(report, fh, indent=1)
         return
-    for task_id in CASES:
+    for task_id, overrides in CASES:
         if args.only not in task_id:
             continue
-        case = time_case(task_id, args.steps)
+        case = time_case(task_id, overrides, args.steps)
         case["uptime"] = uptime()
         report["cases"].append(case)
         print(json.dumps(case), flush=True)
