@@ -40,7 +40,7 @@ def run(args) -> int:
         print(json.dumps({t.id: spec_hash(t) for t in tasks}, indent=1, sort_keys=True))
         return 0
     header = ["id", "system", "net", "N", "weights", "rounds -> last (n)", "steps (dense+rounds+controls)",
-              "mode", "cpu (1 seed)", "gpu (model)"]
+              "mode", "est. cost (cpu, 1 seed)", "est. cost (gpu model)"]
     rows = table_rows(tasks)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
