@@ -2,10 +2,13 @@
 
 A task names a system (`lthbench.systems.system_from_id`), an ansatz (`lthbench.nets.make_ansatz`),
 the training budgets and the pruning schedule; a results cell is one (task, method, control, round,
-seed). Ids are stable: results files refer to them, so never rename or repurpose one. Three families:
+seed). Ids are stable: results files refer to them, so never rename or repurpose one (each id is
+pinned to `spec_hash` of its spec in tests/task_spec_hashes.json). Families (docs/tasks.md):
 
 - paper scale: the paper's tasks (TFIM 10 x 10 OBC FFNN alpha 1 / 2.5 / 5 at seven fields, size
-  scaling L = 4..10 alpha 8, CNN, ResCNN nf 16 nb 4, TC 3 x 3 alpha 4 / 8 / 16 / 32) with its budgets;
+  scaling L = 4..10 alpha 8, CNN, ResCNN nf 16 nb 4, TC 3 x 3 alpha 4 / 8 / 16 / 32) with its budgets
+  and schedules (rounds, controls every 3rd round);
+- cpu (`...-cpu`): every figure at a size and budget a 2-core machine affords for 3 seeds;
 - small: the same nets on the TFIM 4 x 4 and 5 x 5, where exact diagonalisation gives the reference;
 - quick: small budgets, the paper's Monte Carlo settings, a few minutes on 2 CPU cores (`...-quick`).
   (Full-sum SR would form the exact P x P QGT over all 2^N states every step: 2^18 x 2592^2 flop
@@ -13,6 +16,9 @@ seed). Ids are stable: results files refer to them, so never rename or repurpose
 
 Tasks tagged 'test' (ids starting with 'tiny-') exist for the test suite; they run in seconds and
 show no physics.
+
+A chain ends at the first round that would remove no weight (`TaskSpec.last_round`). The cost model
+(`estimated_cost`) prices every cell at its alive count, calibrated on measured step times.
 
 Nothing here imports the training code at module load: `TaskSpec.train_config` imports
 `lthbench.vmc` when called, and the cost/size helpers import `lthbench.nets` when called.
