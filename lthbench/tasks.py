@@ -280,7 +280,7 @@ CPU_CONTROL_EVERY = 6
 CPU_TFIM_STEPS = (2_000, 200)  # (dense, per round); the paper's 10,000 / 1,000
 CPU_TC_STEPS = (2_000, 200)  # the paper's own toric-code budget
 CPU_RESCNN = {"nf": 4, "nb": 2}  # the paper's nf 16, nb 4
-CPU_RESCNN_STEPS = (1_000, 100)  # nf 8 nb 2 at 2,000 / 200 would be ~9.6 h a seed (docs/tasks.md)
+CPU_RESCNN_STEPS = (1_000, 100)  # nf 8 nb 2 at 2,000 / 200 would be ~9.8 h a seed (docs/tasks.md)
 # (last round, alive n there) of each CPU task's schedule: where the stopping rule ends it.
 CPU_FFNN_ROUNDS = {(4, 1.0): (32, 4), (4, 2.5): (39, 4), (4, 5.0): (44, 4), (4, 8.0): (48, 4),
                    (5, 5.0): (51, 4), (5, 8.0): (55, 4), (6, 8.0): (61, 4)}
@@ -510,13 +510,15 @@ def total_steps(task: TaskSpec, n_rounds: int | None = None, n_controls: int = 3
 #   (`lthbench.vmc.train.alive_cap`) or all P: B C^2 + C^3 / 3 in parameter space (C <= B), else
 #   2 B^2 C + B^3 / 3 in sample space. So a pruned FFNN step costs more than the dense one until few
 #   weights are left (measured: docs/tasks.md).
-# An evaluation step samples and evaluates but solves nothing. CPU constants: fitted to measured step
-# times on this 2-core machine (docs/tasks.md: command, numbers, load, how far off).
+# An evaluation step samples and evaluates but solves nothing; each compiled program costs
+# COMPILE_SECONDS. CPU constants: fitted to measured step times on this 2-core machine (docs/tasks.md:
+# command, numbers, load, how far off).
 CPU_FLOPS = 1.05e10  # effective flop/s of one process on this 2-core machine
 # CPU seconds per sequential Metropolis proposal: single-layer nets update theta by rank one; the
 # convolutional nets evaluate the whole net per proposal.
 CPU_PROPOSAL_SECONDS = {"single": 1.02e-5, "cnn": 9.25e-5, "rescnn": 9.25e-5}
 CELL_OVERHEAD_STEPS = 2  # burn-in, fidelity and bookkeeping of one cell, in training steps
+COMPILE_SECONDS = 8.0  # CPU seconds per compiled program (one per SR bucket, one for evaluation)
 # GPU column: an assumption, not a measurement (no GPU was available when this was calibrated).
 GPU_FLOPS = 1e13
 GPU_PROPOSAL_SECONDS = 1e-5
@@ -587,7 +589,16 @@ def _chain_seconds(task: TaskSpec, n_rounds: int | None, n_controls: int, gpu: b
         seconds += cell(task.round_steps, alive[r])
         if r in control_rounds:
             seconds += n_controls * cell(task.dense_steps, alive[r])
-    return seconds
+    return seconds + n_programs(task, n_rounds) * COMPILE_SECONDS
+
+
+def n_programs(task: TaskSpec, n_rounds: int | None = None) -> int:
+    """Programs one seed's chain compiles: one per alive-parameter SR bucket its cells train in
+    (`lthbench.vmc.train.alive_cap`; 0 = all parameters, the dense net included), plus evaluation."""
+    from .vmc.train import alive_cap  # lazy: the training layer only for the SR bucket sizes
+
+    weights = dense_weight_count(task)
+    return len({alive_cap(a, weights) for a in task.alive_schedule(n_rounds)}) + 1
 
 
 def estimated_cost(task: TaskSpec, n_rounds: int | None = None, n_controls: int = 3) -> dict:
