@@ -1,16 +1,46 @@
-"""Shipped baseline results: where the dataset of a standard task lives.
+"""Shipped baseline results: magnitude IMP-WR (rewind to the trained weights) with its controls, per task.
 
 The datasets are package data (`lthbench/data/baselines/<task id>.nc`), so a non-editable install
-reads them too.
+reads them too; `reference_data/baselines/README.md` points here. Their version is
+`BASELINES_VERSION` (stored in each file's `baselines_version` attribute); what changed between
+versions is in `lthbench/data/baselines/CHANGELOG.md`.
+
+A baseline file is an ordinary results file (`lthbench.results.load_dataset` reads its root group:
+one record per cell, no per-step histories) plus a netCDF group `artifacts` with what the claims need
+and the per-cell records do not hold:
+
+- `mask_<i>` (seed, round, *leaf shape) int8: the IMP chain's mask of leaf i at every round;
+- `init_<i>` (seed, *leaf shape): theta_init, and `trained_<i>` (seed, *leaf shape): round 0's
+  trained net (the dense net every chain of a seed shares: what pairs a user's seed with ours);
+- `params_<i>` (seed, round, *leaf shape): the IMP chain's trained weights at every round, only for
+  tasks whose claims read the weights (`keeps_round_weights`: the toric code's filters).
+
+Leaf i's name (`lthbench.results.flatten_tree` form, e.g. 'ffnn/~/linear/w') is the variable's `leaf`
+attribute. The controls' weights are not kept (their records are).
+
+`regenerate` reruns a task's baseline through `lthbench.pruning.run_protocol` into a work directory
+of cells (resumable: rerunning skips finished cells, also across sessions when the work directory is
+kept), then packs it into the baseline directory.
 """
 
 from __future__ import annotations
 
+import math
+import os
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from .errors import LthbenchError
 
 BASELINE_DIR = Path(__file__).resolve().parent / "data" / "baselines"
+BASELINES_VERSION = "0.1.0"
+BASELINE_METHOD = "magnitude"
+BASELINE_PROTOCOL = "imp-wr"
+BASELINE_REWIND = "trained"
+ARTIFACTS_GROUP = "artifacts"
+CPU_FAMILY = "all-cpu"
 
 
 def shipped_baseline_path(task_id: str) -> Path:
@@ -19,3 +49,218 @@ def shipped_baseline_path(task_id: str) -> Path:
     if not path.is_file():
         raise LthbenchError(f"no shipped baseline for task {task_id!r} (see `lthbench baselines`)")
     return path
+
+
+def baseline_label() -> str:
+    """The method label of every baseline cell ('magnitude/imp-wr/rewind=trained')."""
+    from .pruning import method_label
+
+    return method_label(BASELINE_METHOD, BASELINE_PROTOCOL, BASELINE_REWIND)
+
+
+def baseline_controls(task) -> tuple[str, ...]:
+    """The controls a task's baseline runs: the three, or none where the task has no control rounds."""
+    from .pruning import DEFAULT_CONTROLS
+
+    return tuple(DEFAULT_CONTROLS) if task.control_rounds() else ()
+
+
+def keeps_round_weights(task) -> bool:
+    """True when the baseline keeps the IMP weights of every round (the toric code's filter claim)."""
+    return task.system_id.startswith("toric")
+
+
+def family_task_ids(name: str) -> list[str]:
+    """Task ids of a family name: 'all-cpu' -> every '-cpu' task, in registry order."""
+    from .tasks import CPU_SUFFIX, list_tasks
+
+    if name != CPU_FAMILY:
+        raise LthbenchError(f"unknown baseline family {name!r}; families: {CPU_FAMILY}")
+    return [t.id for t in list_tasks(include_test=False) if t.id.endswith(CPU_SUFFIX)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Listing
+
+
+def list_baselines(directory: str | os.PathLike = BASELINE_DIR) -> list[dict]:
+    """One dict per shipped baseline file: task, version, seeds, n_cells, bytes, path."""
+    from .results import load_dataset
+
+    out = []
+    for path in sorted(Path(directory).glob("*.nc")):
+        ds = load_dataset(path)
+        n_cells = int((~np.isnan(ds["energy"].values)).sum())
+        out.append({
+            "task": path.stem,
+            "version": str(ds.attrs.get("baselines_version", "?")),
+            "seeds": [int(s) for s in ds["seed"].values],
+            "n_cells": n_cells,
+            "bytes": path.stat().st_size,
+            "path": path,
+        })
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Packing a run into a baseline file
+
+
+def _stack(trees: list[dict]) -> dict[str, np.ndarray]:
+    """[flat {leaf: array}] -> {leaf: stacked array} (leading axis = the list)."""
+    return {name: np.stack([t[name] for t in trees]) for name in trees[0]}
+
+
+def artifacts_dataset(store, task, label: str, seeds: list[int]):
+    """The `artifacts` group (an xr.Dataset) of a finished baseline run in `store` (see module doc)."""
+    import xarray as xr
+
+    from .results import CellKey, flatten_tree
+
+    def arts(rnd: int, seed: int) -> dict:
+        return store.read_artifacts(CellKey(task.id, label, "imp", rnd, seed))
+
+    rounds = sorted({k.round for k in store.keys() if (k.task, k.method, k.control) == (task.id, label, "imp")})
+    last = task.last_round()
+    if rounds != list(range(last + 1)):
+        raise LthbenchError(f"baseline run of {task.id} is incomplete: IMP rounds {rounds}, want 0..{last}")
+    kinds = {"mask": ("mask", True), "init": ("params_init", False), "trained": ("params", False)}
+    if keeps_round_weights(task):
+        kinds["params"] = ("params", True)
+    data_vars = {}
+    for prefix, (kind, per_round) in kinds.items():
+        per_seed = []
+        for seed in seeds:
+            chosen = [arts(r, seed) for r in (rounds if per_round else [0])]
+            per_seed.append(_stack([flatten_tree(a[kind]) for a in chosen]))
+        stacked = _stack(per_seed)  # leaf -> (seed, round, *shape)
+        for i, (leaf, value) in enumerate(sorted(stacked.items())):
+            if not per_round:
+                value = value[:, 0]
+            if prefix == "mask":
+                value = value.astype(np.int8)
+            dims = ("seed",) + (("round",) if per_round else ()) + tuple(f"{prefix}_{i}_d{j}" for j in range(value.ndim - 1 - per_round))
+            data_vars[f"{prefix}_{i}"] = (dims, value, {"leaf": leaf})
+    return xr.Dataset(data_vars, coords={"seed": np.asarray(seeds, dtype=np.int64),
+                                         "round": np.asarray(rounds, dtype=np.int64)})
+
+
+def write_baseline(store, task, seeds: list[int], path: str | os.PathLike, provenance: dict) -> Path:
+    """Write the baseline file of `task` from a finished run in `store` (atomically): the records of
+    the baseline label's cells (root group) and the artifacts group."""
+    from .results import records_to_dataset, save_dataset
+
+    label = baseline_label()
+    records = [r for r in store.records() if r["task"] == task.id and r["method"] == label and r["seed"] in seeds]
+    ds = records_to_dataset(records, provenance)
+    ds.attrs["baselines_version"] = BASELINES_VERSION
+    ds.attrs["title"] = f"lthbench baseline {task.id} ({label})"
+    arts = artifacts_dataset(store, task, label, seeds)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_dataset(ds, tmp)
+        encoding = {name: {"zlib": True, "complevel": 4} for name in arts.data_vars}
+        arts.to_netcdf(tmp, mode="a", group=ARTIFACTS_GROUP, engine="h5netcdf", encoding=encoding)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_artifacts(path: str | os.PathLike):
+    """The `artifacts` group of a baseline file as an xr.Dataset (loaded; the file is closed)."""
+    import xarray as xr
+
+    try:
+        with xr.open_dataset(path, group=ARTIFACTS_GROUP, engine="h5netcdf") as ds:
+            return ds.load()
+    except (OSError, ValueError) as err:
+        raise LthbenchError(f"cannot read the artifacts of baseline {str(path)!r}: {err}") from None
+
+
+def artifact_tree(arts, prefix: str, seed: int, rnd: int | None = None) -> dict:
+    """The Haiku-style params/mask tree `prefix` ('mask', 'init', 'trained', 'params') of `seed` (and
+    round `rnd` for the per-round kinds) from `load_artifacts`' dataset. Masks come back as float64."""
+    from .results import unflatten_tree
+
+    names = sorted((n for n in arts.data_vars if n.startswith(f"{prefix}_")), key=lambda n: int(n.split("_")[1]))
+    if not names:
+        raise LthbenchError(f"baseline artifacts hold no {prefix!r} arrays")
+    flat = {}
+    for name in names:
+        var = arts[name].sel(seed=seed)
+        if "round" in var.dims:
+            if rnd is None:
+                raise LthbenchError(f"baseline artifact {prefix!r} is per round: give a round")
+            var = var.sel(round=rnd)
+        value = var.values
+        flat[arts[name].attrs["leaf"]] = value.astype(np.float64) if prefix == "mask" else value
+    return unflatten_tree(flat)
+
+
+# --------------------------------------------------------------------------------------------------
+# Regenerating
+
+
+def regenerate(task_id: str, seeds: list[int], *, out_dir: str | os.PathLike = BASELINE_DIR,
+               work_dir: str | os.PathLike, progress: bool = False) -> Path:
+    """Run (or resume) the baseline of `task_id` for `seeds` in `work_dir`, then write
+    `out_dir/<task id>.nc`. Returns its path."""
+    from . import provenance
+    from .pruning import run_protocol
+    from .results import RunStore
+    from .tasks import get_task
+
+    task = get_task(task_id)
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    if not out.is_dir():
+        raise LthbenchError(f"baseline directory {str(out)!r} does not exist")
+    store = RunStore(work / f"{task.id}.nc")
+    controls = baseline_controls(task)
+    for seed in seeds:
+        run_protocol(task, method=BASELINE_METHOD, protocol=BASELINE_PROTOCOL, rewind_to=BASELINE_REWIND,
+                     controls=controls, seed=seed, store=store, n_rounds=task.n_rounds, progress=progress)
+    prov = provenance.collect(task=task, extra={
+        "method_label": baseline_label(), "seeds": list(seeds), "controls": list(controls),
+        "baselines_version": BASELINES_VERSION, "made_by": "lthbench baselines --regenerate",
+    })
+    return write_baseline(store, task, list(seeds), out / f"{task.id}.nc", prov)
+
+
+def rerun_cell(path: str | os.PathLike, task_id: str, seed: int, work_dir: str | os.PathLike) -> tuple[dict, dict]:
+    """Rerun IMP round 1 of `seed` from the baseline file's round-0 nets with today's engine:
+    (shipped record, new record). Round 1 is the cheapest cell that runs the whole pipeline (prune,
+    rewind, retrain, evaluate, fidelity)."""
+    from .pruning import run_protocol
+    from .results import CellKey, RunStore, dataset_to_records, load_dataset
+    from .tasks import get_task
+
+    task = get_task(task_id)
+    label = baseline_label()
+    ds = load_dataset(path)
+    shipped = {(r["control"], r["round"], r["seed"]): r for r in dataset_to_records(ds) if r["method"] == label}
+    if ("imp", 1, seed) not in shipped:
+        raise LthbenchError(f"baseline {str(path)!r} has no IMP round 1 of seed {seed}")
+    arts = load_artifacts(path)
+    store = RunStore(Path(work_dir) / f"{task.id}-rerun.nc")
+    dense = {"mask": artifact_tree(arts, "mask", seed, 0), "params": artifact_tree(arts, "trained", seed),
+             "params_init": artifact_tree(arts, "init", seed)}
+    record = {k: v for k, v in shipped[("imp", 0, seed)].items() if k != "method"}
+    store.write(CellKey(task.id, label, "imp", 0, seed), record, dense)
+    run_protocol(task, method=BASELINE_METHOD, protocol=BASELINE_PROTOCOL, rewind_to=BASELINE_REWIND,
+                 controls=(), seed=seed, store=store, n_rounds=1, progress=False)
+    return shipped[("imp", 1, seed)], store.read_record(CellKey(task.id, label, "imp", 1, seed))
+
+
+def energies_agree(a: dict, b: dict, n_sigma: float = 4.0) -> bool:
+    """True when two records' energies agree within n_sigma combined Monte Carlo standard errors
+    (exactly equal energies agree; a NaN sigma counts as 0)."""
+    ea, eb = float(a["energy"]), float(b["energy"])
+    sa, sb = (float(r.get("energy_sigma", math.nan)) for r in (a, b))
+    sigma = math.hypot(0.0 if math.isnan(sa) else sa, 0.0 if math.isnan(sb) else sb)
+    return abs(ea - eb) <= n_sigma * sigma + 1e-9 * max(1.0, abs(ea))

@@ -322,7 +322,7 @@ def plan(chains: Iterable[ChainSpec]) -> list[PlannedCell]:
     for chain in chains:
         task = chain_task(chain)
         label = chain_label(chain)
-        n_rounds = task.n_rounds if chain.n_rounds is None else int(chain.n_rounds)
+        n_rounds = task.last_round(task.n_rounds if chain.n_rounds is None else int(chain.n_rounds))
         control_rounds = set(task.control_rounds(n_rounds)) if chain.controls else set()
         prev = None
         for rnd in range(n_rounds + 1):

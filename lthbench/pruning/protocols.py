@@ -478,6 +478,7 @@ def run_protocol(
     n_rounds = task.n_rounds if n_rounds is None else n_rounds
     if isinstance(n_rounds, bool) or not isinstance(n_rounds, (int, np.integer)) or n_rounds < 1:
         raise LthbenchError(f"number of rounds must be an integer >= 1, got {n_rounds!r}")
+    n_rounds = task.last_round(int(n_rounds))  # the chain ends before a round that would remove no weight
     if not 0.0 < float(task.prune_fraction) < 1.0:
         raise LthbenchError(f"prune fraction must lie in (0, 1), got {task.prune_fraction}")
     if task.scope not in SCOPES:
