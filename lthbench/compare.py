@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .curves import SIGNED_ERRORS, check_metric, curve_data, load_results, methods_with
+from .curves import SIGNED_ERRORS, check_metric, combine, curve_data, load_results, methods_with
 from .errors import LthbenchError
 from .stats import Estimate, holm, loglog_area, matches_dense, mean_estimate, paired_difference, ratio_estimate
 
@@ -83,12 +83,11 @@ class Comparison:
 def _load(paths, baseline):
     """Merged dataset of the inputs (same label in two files: suffixed by the file) and the baseline."""
     from .baselines import shipped_baseline_path
-    from .results import merge
 
     datasets, names = [], []
-    for p in paths:
+    for k, p in enumerate(paths):
         datasets.append(load_results(p))
-        names.append(str(p))
+        names.append(f"input {k}" if hasattr(p, "data_vars") else str(p))
     if baseline == SHIPPED:
         tasks = sorted({str(t) for ds in datasets for t in ds["task"].values})
         for task in tasks:
@@ -109,7 +108,7 @@ def _load(paths, baseline):
             ds = ds.assign_coords(method=[renamed.get(str(m), str(m)) for m in ds["method"].values])
         ds["method"] = ds["method"].astype(object)
         labelled.append(ds)
-    merged = merge(labelled) if len(labelled) > 1 else labelled[0]
+    merged = combine(labelled)
     first = [str(m) for m in labelled[0]["method"].values]
     return merged, first
 
@@ -190,14 +189,16 @@ def match_of(c):
 
 def compare(paths, *, metric: str = "rel_error", control: str = "imp", tolerance: float = 0.1,
             alpha: float = 0.05, baseline: str | None = None) -> Comparison:
-    """The comparison of every method with the baseline (see the module docstring)."""
+    """The comparison of every method with the baseline (see the module docstring).
+
+    paths: results files, or in-memory datasets (xr.Dataset) in the results schema."""
     if len(paths) < 1:
         raise LthbenchError("give at least one results file")
     if not (tolerance > 0 and math.isfinite(tolerance)):
         raise LthbenchError(f"--tolerance must be a finite number > 0, got {tolerance}")
     if not 0 < alpha < 1:
         raise LthbenchError(f"--alpha must be in (0, 1), got {alpha}")
-    ds, first = _load([str(p) for p in paths], baseline)
+    ds, first = _load([p if hasattr(p, 'data_vars') else str(p) for p in paths], baseline)
     check_metric(ds, metric)
     out = Comparison(metric, control, alpha)
     diags = [d for d in ("acceptance", "tau", "r_hat") if d in ds.variables]

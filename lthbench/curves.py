@@ -33,9 +33,14 @@ DIAGNOSTICS = ("acceptance", "tau", "r_hat")
 
 
 def load_results(path) -> "xr.Dataset":  # noqa: F821
-    """Read an lthbench results file; LthbenchError (one line) for anything that is not one."""
+    """Read an lthbench results file; LthbenchError (one line) for anything that is not one.
+
+    An in-memory xr.Dataset is checked and returned as is (the tests and the Python API use that)."""
     from .results import load_dataset
 
+    if hasattr(path, "data_vars"):
+        check_results(path)
+        return path
     path = Path(path)
     try:
         ds = load_dataset(path)
@@ -45,6 +50,40 @@ def load_results(path) -> "xr.Dataset":  # noqa: F821
         raise LthbenchError(f"cannot read results file {str(path)!r}: {type(err).__name__}: {err}") from None
     check_results(ds, path)
     return ds
+
+
+def combine(datasets) -> "xr.Dataset":  # noqa: F821
+    """Datasets whose method labels are disjoint -> one dataset (outer join of every coordinate).
+
+    Unlike `results.merge` (cell by cell, the record variables only) this keeps every variable a file
+    carries (chain diagnostics, reference_uncertainty, ...), and is vectorised. Per-task variables are
+    taken from the first file that has a value.
+    """
+    import xarray as xr
+
+    if len(datasets) == 1:
+        return datasets[0]
+    labels = [str(m) for ds in datasets for m in ds["method"].values]
+    if len(set(labels)) != len(labels):
+        raise ValueError("combine needs disjoint method labels")
+    cell_vars = sorted({v for ds in datasets for v in ds.data_vars if "method" in ds[v].dims})
+    task_vars = sorted({v for ds in datasets for v in ds.data_vars if ds[v].dims == ("task",)})
+    parts = []
+    for ds in datasets:
+        part = ds[[v for v in cell_vars if v in ds]]
+        for v in cell_vars:
+            if v not in part:
+                part[v] = xr.full_like(part["energy"], np.nan)
+        parts.append(part)
+    out = xr.concat(parts, dim="method", join="outer", fill_value=np.nan)
+    tasks = ds_task = None
+    for ds in datasets:
+        ds_task = ds[[v for v in task_vars if v in ds]]
+        tasks = ds_task if tasks is None else tasks.combine_first(ds_task)
+    out = out.merge(tasks, join="outer")
+    out.attrs = dict(datasets[0].attrs)
+    out["method"] = out["method"].astype(object)
+    return out
 
 
 def check_results(ds, path="dataset") -> None:
