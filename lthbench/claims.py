@@ -538,6 +538,18 @@ def _compute_claims(results, methods) -> list[Claim]:
     return out
 
 
+def region_boundaries(ds, task: str, method: str) -> list[float]:
+    """The determined region boundaries [n1, n2] (alive weights) of the IMP curve, for dashed lines."""
+    c = curve_data(ds, task, method, "imp", "rel_error")
+    cols = np.flatnonzero(c.requested)
+    if not c.has_reference or not cols.size:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fit = fit_regions(np.log10(c.n_alive), np.nanmean(_log_err(c)[:, cols], axis=1))
+    return [10**v for v, ok in ((fit.x1, fit.hep), (fit.x2, fit.lep)) if ok]
+
+
 def boundaries(claims, task, method) -> list[float]:
     """The determined region boundaries n1, n2 of (task, method), for the figures' dashed lines."""
     return [c.value for c in claims if c.task == task and c.method == method and c.claim.startswith("regions: ")

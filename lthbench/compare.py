@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .curves import SIGNED_ERRORS, check_metric, combine, curve_data, load_results, methods_with
+from .curves import SIGNED_ERRORS, check_metric, curve_data, load_many, load_results, methods_with
 from .errors import LthbenchError
 from .stats import Estimate, holm, loglog_area, matches_dense, mean_estimate, paired_difference, ratio_estimate
 
@@ -81,35 +81,20 @@ class Comparison:
 
 
 def _load(paths, baseline):
-    """Merged dataset of the inputs (same label in two files: suffixed by the file) and the baseline."""
+    """Merged dataset of the inputs (same label in two files: suffixed by the file), and the labels of
+    the first input (the default baseline)."""
     from .baselines import shipped_baseline_path
 
-    datasets, names = [], []
-    for k, p in enumerate(paths):
-        datasets.append(load_results(p))
-        names.append(f"input {k}" if hasattr(p, "data_vars") else str(p))
+    extra = []
     if baseline == SHIPPED:
-        tasks = sorted({str(t) for ds in datasets for t in ds["task"].values})
+        tasks = sorted({str(t) for p in paths for t in load_results(p)["task"].values})
         for task in tasks:
             path = shipped_baseline_path(task)
             ds = load_results(path).sel(task=[task])
             ds = ds.assign_coords(method=[f"{m}{SHIPPED_SUFFIX}" for m in map(str, ds["method"].values)])
-            datasets.append(ds)
-            names.append(str(path))
-    seen: dict[str, int] = {}
-    labelled = []
-    for k, ds in enumerate(datasets):
-        renamed = {}
-        for m in map(str, ds["method"].values):
-            if m in seen and seen[m] != k:
-                renamed[m] = f"{m} [{names[k]}]"
-            seen.setdefault(m, k)
-        if renamed:
-            ds = ds.assign_coords(method=[renamed.get(str(m), str(m)) for m in ds["method"].values])
-        ds["method"] = ds["method"].astype(object)
-        labelled.append(ds)
-    merged = combine(labelled)
-    first = [str(m) for m in labelled[0]["method"].values]
+            extra.append((ds, str(path)))
+    merged, _ = load_many(paths, extra)
+    first = [str(m) for m in load_results(paths[0])["method"].values]
     return merged, first
 
 

@@ -86,6 +86,36 @@ def combine(datasets) -> "xr.Dataset":  # noqa: F821
     return out
 
 
+def load_many(sources, extra=()):
+    """Several results (paths or datasets) -> (combined dataset, {method label: source}).
+
+    A label that occurs in two inputs becomes `label [source]` for the later one, so each input's
+    methods stay distinct. extra: more (dataset, name) pairs appended after the sources (e.g. shipped
+    baselines, already relabelled).
+    """
+    datasets, names = [], []
+    for k, src in enumerate(sources):
+        datasets.append(load_results(src))
+        names.append(src if hasattr(src, "data_vars") else str(src))
+    for ds, name in extra:
+        datasets.append(ds)
+        names.append(name)
+    seen: dict[str, int] = {}
+    labelled, origin = [], {}
+    for k, ds in enumerate(datasets):
+        new = []
+        for m in map(str, ds["method"].values):
+            label = m
+            if m in seen and seen[m] != k:
+                label = f"{m} [{names[k] if isinstance(names[k], str) else f'input {k}'}]"
+            seen.setdefault(m, k)
+            new.append(label)
+            origin[label] = names[k]
+        ds = ds.assign_coords(method=np.asarray(new, dtype=object))
+        labelled.append(ds)
+    return combine(labelled), origin
+
+
 def check_results(ds, path="dataset") -> None:
     """LthbenchError unless `ds` has the lthbench results layout (dims and the energy variables)."""
     missing_dims = [d for d in ("task", "method", "control", "round", "seed") if d not in ds.dims]
