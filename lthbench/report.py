@@ -254,7 +254,10 @@ def _scan_figure(ds, key, members, methods, path):
     ax.set_ylabel("relative error (IMP)")
     ax.grid(True, alpha=0.25)
     ax.legend(fontsize=7)
-    fixed = ", ".join(str(x) for x in key[1:] if x is not None)
+    names = {"L": ("model", "kappa", "net", "alpha"), "kappa": ("model", "L", "net", "alpha"),
+             "alpha": ("model", "L", "kappa", "net")}[key[0]]
+    fixed = ", ".join(f"{n} {x:g}" if isinstance(x, float) else f"{n} {x}" for n, x in zip(names, key[1:])
+                      if x is not None)
     ax.set_title(f"{key[0]} scan ({fixed}); bands: 95% CI over seeds", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -343,8 +346,17 @@ def _filters_figure(filters, size, title, path, max_filters=MAX_FILTERS):
             px, py = divmod(plaq, size)
             ax.add_patch(Rectangle((px, py), 1, 1, fill=False, ec="k", lw=1.6, zorder=1))
         ax.scatter(points[~alive, 0], points[~alive, 1], s=8, color="0.8", zorder=1)
-        sc = ax.scatter(points[alive, 0], points[alive, 1], s=70, c=f[alive], cmap="coolwarm", vmin=-vmax,
-                        vmax=vmax, edgecolors="k", linewidths=0.5, zorder=2)
+        # periodic images on the far boundary, so a plaquette at the edge shows all four of its edges
+        px_, py_, vals = [points[alive, 0]], [points[alive, 1]], [f[alive]]
+        for axis in (0, 1):
+            wrap = alive & (points[:, axis] == 0)
+            shifted = points[wrap].copy()
+            shifted[:, axis] = size
+            px_.append(shifted[:, 0])
+            py_.append(shifted[:, 1])
+            vals.append(f[wrap])
+        sc = ax.scatter(np.concatenate(px_), np.concatenate(py_), s=70, c=np.concatenate(vals), cmap="coolwarm",
+                        vmin=-vmax, vmax=vmax, edgecolors="k", linewidths=0.5, zorder=2)
         ax.set_title(f"#{k}: {parity}", fontsize=6.5)
         ax.set_aspect("equal")
         ax.set_xlim(-0.3, size + 0.3)
@@ -393,8 +405,8 @@ def _draw_filters(ds, task, method, source, out_dir, stem):
         rho = float(ds["rho"].sel({"task": task, "method": method, "control": "imp", "round": rnd, "seed": seed}))
         path = out_dir / f"{stem}__{_slug(method)}__filters_round{rnd:03d}.png"
         shown = min(MAX_FILTERS, len(filters))
-        title = (f"{task}, {method}, round {rnd}, seed {seed}: rho = {rho:.3g}; top {shown} of {len(filters)} "
-                 "surviving filters (by sum |w|); box: the plaquette")
+        title = (f"{task}, {method}, round {rnd}, seed {seed}: rho = {rho:.3g}\ntop {shown} of {len(filters)} "
+                 "surviving filters (by sum |w|); box: the plaquette; edges on the far boundary repeat the periodic ones")
         _filters_figure(filters, size, title, path)
         written.append(path)
     return written
