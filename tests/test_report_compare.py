@@ -116,3 +116,56 @@ def test_compare_cli(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "missing.nc")]) == 2
     assert main(["report", str(a), "--out", str(tmp_path / "figs")]) == 0
     assert (tmp_path / "figs").is_dir()
+
+
+def test_report_overlays_methods_and_scans(tmp_path):
+    from analysis_synth import curve_records, dataset
+
+    def err(n, seed, rnd):
+        return 1e-4 * (1 + (300 / n) ** 2) * (1 + 0.05 * seed)
+
+    recs = []
+    for L in (4, 5):
+        task = f"tfim2d-{L}x{L}-k3.04438-ffnn-a8"
+        kw = dict(task=task, n0=8 * L**4, n_rounds=10, n_spins=L * L, e_ref=-3.2 * L * L, sigma_rel=1e-6)
+        recs += curve_records(err, **kw)
+        recs += curve_records(lambda n, s, r: 2 * err(n, s, r), method="mine/imp-wr/rewind=trained", **kw,
+                              diverged={(5, 1)})
+    ds = dataset(recs)
+    paths = make_report(ds, tmp_path / "figs", claims=False)
+    names = sorted(p.name for p in paths)
+    # one error figure per task holding both methods, plus the size-scan overlay
+    assert names == ["scan__L__tfim_3.04438_ffnn_8.0.png", "tfim2d-4x4-k3.04438-ffnn-a8__error.png",
+                     "tfim2d-4x4-k3.04438-ffnn-a8__observables.png", "tfim2d-5x5-k3.04438-ffnn-a8__error.png",
+                     "tfim2d-5x5-k3.04438-ffnn-a8__observables.png"]
+    c = curve(ds, "tfim2d-4x4-k3.04438-ffnn-a8", "mine/imp-wr/rewind=trained", "imp")
+    assert c.n_diverged == 1 and c.short[5] and not c.short[4]
+
+
+def test_report_missing_reference_warns(tmp_path):
+    from analysis_synth import curve_records, dataset
+
+    ds = dataset(curve_records(lambda n, s, r: 1e-3, n_rounds=5, e_ref=float("nan")))
+    ds["reference_energy"][:] = np.nan
+    with pytest.warns(UserWarning, match="no reference energy"):
+        paths = make_report(ds, tmp_path / "figs", claims=False)
+    assert [p.name for p in paths] == ["toric-3-ffnn-a8-quick__observables.png"]
+
+
+def test_report_input_checks(tmp_path, capsys):
+    import xarray as xr
+
+    from lthbench.cli import main
+
+    out = tmp_path / "r.nc"
+    _toric_store(out, seeds=(0,)).finalize({})
+    afile = tmp_path / "afile.png"
+    afile.write_text("x")
+    foreign = tmp_path / "foreign.nc"
+    xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(foreign, engine="h5netcdf")
+    for argv, needle in ((["report", str(out), "--out", str(afile)], "is a file"),
+                         (["report", str(foreign), "--out", str(tmp_path / "f")], "not an lthbench results file"),
+                         (["claims", str(foreign)], "not an lthbench results file")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1, err
