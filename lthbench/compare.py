@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats as sps
 
 from .curves import SIGNED_ERRORS, check_metric, curve_data, load_many, load_results, methods_with
 from .errors import LthbenchError
@@ -133,7 +134,8 @@ def compare_curves(ca, cb, *, tolerance: float, metric: str) -> list[Point]:
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 dist = np.abs(np.log(cb.rho / ca.rho[i]))
-            dist = np.where(np.isfinite(dist) & (cb.rounds > 0), dist, np.inf)
+            # ties (a chain that stalls at the same n for several rounds): prefer the same round number
+            dist = np.where(np.isfinite(dist) & (cb.rounds > 0), dist + 1e-9 * np.abs(cb.rounds - rnd), np.inf)
             j = int(np.argmin(dist))
             if dist[j] > tolerance:
                 continue
@@ -164,7 +166,11 @@ def _area(ca, cb):
     per_seed = loglog_area(ca.n_alive, np.abs(ca.scored()[:, ia]), cb.n_alive, np.abs(cb.scored()[:, ib]), floor)
     lo = max(np.nanmin(ca.n_alive), np.nanmin(cb.n_alive)) if ca.rounds.size and cb.rounds.size else float("nan")
     hi = min(np.nanmax(ca.n_alive), np.nanmax(cb.n_alive)) if ca.rounds.size and cb.rounds.size else float("nan")
-    return mean_estimate(per_seed), (float(lo), float(hi))
+    est = mean_estimate(per_seed)
+    p = float("nan")
+    if est.k > 1 and est.se > 0:
+        p = float(2 * sps.t.sf(abs(est.value / est.se), est.k - 1))
+    return Estimate(est.value, est.lo, est.hi, est.k, est.se, p), (float(lo), float(hi))
 
 
 def match_of(c):
@@ -268,14 +274,15 @@ def format_comparison(cmp: Comparison) -> str:
     lines.append("operating points (lowest density still matching dense: mean error <= "
                  f"{cmp.summaries[0].match.factor:g} x the upper end of the dense 95% CI, every round "
                  "before it too; bootstrap CI over seeds); area between the curves in log-log "
-                 "(decades^2, positive = worse than A, t CI over seeds)")
-    sh = ["task", "method", "lowest matching density [95% CI] (round)", "area vs A [95% CI]", "n range"]
+                 "(decades^2, positive = worse than A, t CI and t-test over seeds: the one test of the whole curve)")
+    sh = ["task", "method", "lowest matching density [95% CI] (round)", "area vs A [95% CI]", "p (area)", "n range"]
     sb = []
     for s in cmp.summaries:
         area = s.area.fmt(".3g") if math.isfinite(s.area.value) else "(baseline)" if s.method in {
             p.method_a for p in cmp.points} else "-"
         n_range = f"{s.n_range[0]:.4g}-{s.n_range[1]:.4g}" if math.isfinite(s.n_range[0]) else "-"
-        sb.append([s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, n_range])
+        sb.append([s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, _p(s.area.p),
+                   n_range])
     lines += _table(sh, sb)
     lines += [f"note: {n}" for n in cmp.notes]
     return "\n".join(lines)
