@@ -344,6 +344,13 @@ def _control_claims(ds, task, method, c_imp, match):
     return out
 
 
+def _round_means(c) -> np.ndarray:
+    """(R,) seed means of a curve's values, or an empty array when it has no finite value."""
+    if not c.value.size or not np.isfinite(c.value).any():
+        return np.array([])
+    return np.nanmean(c.value, axis=1)
+
+
 def _transition_claims(ds, task, method, c):
     out = []
     ly = _log_err(c)
@@ -374,7 +381,7 @@ def _transition_claims(ds, task, method, c):
     fcl = Claim("Fig 3/4b", "transition: fidelity minimum", task, "min fidelity_prev", method=method,
                 ci="t interval over seeds", threshold=f"1 - F_min >= {DIP_MIN:g} and >= {JUMP_RATIO:g}x median",
                 paper="dip at the transition, sharpening with L")
-    fmean = np.nanmean(fc.value, axis=1) if fc.value.size and np.isfinite(fc.value).any() else np.array([])
+    fmean = _round_means(fc)
     d = dip(fmean) if fmean.size else None
     if d is not None:
         k, fmin = d
@@ -388,7 +395,7 @@ def _transition_claims(ds, task, method, c):
     mcl = Claim("Fig 3", "transition: |M_z| jump", task, "largest change of |M_z|", method=method,
                 ci="t interval over seeds", threshold=f"|change| >= {MZ_JUMP_MIN:g} and >= {JUMP_RATIO:g}x median",
                 paper="spontaneous |M_z| only for L >= 7")
-    mmean = np.nanmean(mc.value, axis=1) if mc.value.size and np.isfinite(mc.value).any() else np.array([])
+    mmean = _round_means(mc)
     mj = largest_jump(mmean, min_jump=MZ_JUMP_MIN, either_sign=True) if mmean.size else None
     if mj is not None:
         k, size = mj
