@@ -3,7 +3,9 @@
 For every task in the inputs, each method B is compared with the baseline A (`baseline=` a label, or
 "shipped": the shipped baseline dataset of the task; by default the first method of the first file).
 Rounds are matched by density: each round of A takes B's round with the nearest rho when
-|log(rho_B / rho_A)| <= tolerance. Cells are paired by seed (both methods share each seed's dense net).
+|log(rho_B / rho_A)| <= tolerance. Cells are paired by seed (both methods share each seed's dense net);
+where the two sides share fewer than 2 seeds (a rerun with new seeds against a shipped baseline), the
+difference is tested unpaired (`stats.unpaired_difference`, Welch with the same MC floor) and marked.
 
 Per matched density: mean over seeds of each side (95% interval whose variance is at least the MC
 one), the paired difference of signed errors B - A with the hierarchical error model of
@@ -27,7 +29,16 @@ from scipy import stats as sps
 
 from .curves import SIGNED_ERRORS, check_metric, curve_data, load_many, load_results, methods_with
 from .errors import LthbenchError
-from .stats import Estimate, holm, loglog_area, matches_dense, mean_estimate, paired_difference, ratio_estimate
+from .stats import (
+    Estimate,
+    holm,
+    loglog_area,
+    matches_dense,
+    mean_estimate,
+    paired_difference,
+    ratio_estimate,
+    unpaired_difference,
+)
 
 LOWER_IS_BETTER = ("rel_error", "abs_error_per_spin", "energy", "variance", "v_score")
 HIGHER_IS_BETTER = ("fidelity_prev", "fidelity_exact")
@@ -58,6 +69,7 @@ class Point:
     verdict: str = ""
     dense: bool = False
     below_reference: bool = False  # an error below the reference's own precision
+    paired: bool = True  # False: the two sides share < 2 seeds, Welch-type unpaired test
 
 
 @dataclass
@@ -99,6 +111,10 @@ def _load(paths, baseline):
     return merged, first
 
 
+def _nan_estimate() -> Estimate:
+    return Estimate(float("nan"), float("nan"), float("nan"), 0)
+
+
 def _seeds_text(c, r) -> str:
     fin, div = int(c.finished()[r]), int(c.diverged()[r])
     text = f"{fin}/{c.n_requested}"
@@ -109,7 +125,7 @@ def _verdict(p_holm, diff, metric, alpha, dense, k) -> str:
     if dense:
         return "dense (not tested)"
     if k < 2 or not math.isfinite(p_holm):
-        return "n/a (< 2 paired seeds)"
+        return "n/a (< 2 seeds)"
     if p_holm >= alpha:
         return "not significant"
     up = diff.value > 0
@@ -142,8 +158,13 @@ def compare_curves(ca, cb, *, tolerance: float, metric: str) -> list[Point]:
         a, b = va[i], vb[j]
         var_a = np.where(ca.failed[i], 0.0, ca.var[i])
         var_b = np.where(cb.failed[j], 0.0, cb.var[j])
-        diff = paired_difference(a, var_a, b, var_b)
-        ratio = ratio_estimate(a, var_a, b, var_b) if metric in SIGNED_ERRORS else Estimate(*(4 * [float("nan")]))
+        paired = int((np.isfinite(a) & np.isfinite(b)).sum()) >= 2
+        if paired:
+            diff = paired_difference(a, var_a, b, var_b)
+            ratio = ratio_estimate(a, var_a, b, var_b) if metric in SIGNED_ERRORS else _nan_estimate()
+        else:  # different seeds (e.g. a rerun with new seeds against a shipped baseline): unpaired
+            diff = unpaired_difference(a, var_a, b, var_b)
+            ratio = _nan_estimate()
         prec = ca.reference_precision
         mean_a, mean_b = mean_estimate(a, var_a), mean_estimate(b, var_b)
         below = math.isfinite(prec) and metric == "rel_error" and (
@@ -152,7 +173,7 @@ def compare_curves(ca, cb, *, tolerance: float, metric: str) -> list[Point]:
             ca.task, ca.method, cb.method, int(rnd), int(cb.rounds[j]), float(ca.rho[i]), float(cb.rho[j]),
             _seeds_text(ca, i), _seeds_text(cb, j), bool(ca.short()[i] or cb.short()[j]),
             mean_a, mean_b, diff, ratio, float("nan") if rnd == 0 else diff.p, dense=bool(rnd == 0),
-            below_reference=bool(below)))
+            below_reference=bool(below), paired=paired))
     return points
 
 
@@ -257,7 +278,7 @@ def format_comparison(cmp: Comparison) -> str:
               f"B mean [95% CI]", "B - A [95% CI]", "B / A [95% CI]", "p", "p Holm", "verdict"]
     body = []
     for p in cmp.points:
-        verdict = p.verdict + (" *" if p.short else "") + (" (below reference precision)" if p.below_reference else "")
+        verdict = p.verdict + ("" if p.paired or p.dense else " (unpaired)") + (" *" if p.short else "") + (" (below reference precision)" if p.below_reference else "")
         ratio = p.ratio.fmt(".3g") if math.isfinite(p.ratio.hi) else (
             f"{p.ratio.value:.3g} [unbounded]" if math.isfinite(p.ratio.value) else "-")
         body.append([p.task, f"{p.round_a}/{p.round_b}", f"{p.rho_a:.4g}", f"{p.rho_b:.4g}", p.seeds_a, p.seeds_b,

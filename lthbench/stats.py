@@ -130,6 +130,47 @@ def paired_difference(a, va, b, vb, level: float = LEVEL) -> Estimate:
     return Estimate(delta, delta - h, delta + h, k, se, float(r["p"]))
 
 
+def welch_mc(a, va, b, vb):
+    """Unpaired B - A when the seeds differ, vectorised over leading axes ((..., k_a), (..., k_b) arrays).
+
+    Each mean's variance is max(s^2 / k, sum(v) / k^2) (seed scatter, at least the MC part), the
+    difference's the sum, with Welch-Satterthwaite degrees of freedom. Returns dict: delta, se, df, p.
+    """
+    def part(x, v):
+        x = np.asarray(x, float)
+        v = np.broadcast_to(np.asarray(v, float), x.shape)
+        have = np.isfinite(x)
+        k = have.sum(axis=-1)
+        x0 = np.where(have, x, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = x0.sum(axis=-1) / k
+            s2 = (np.where(have, x0 - m[..., None], 0.0) ** 2).sum(axis=-1) / (k - 1)
+            var = np.maximum(s2 / k, np.where(have, np.nan_to_num(v), 0.0).sum(axis=-1) / k**2)
+        return m, var, k
+
+    ma, wa, ka = part(a, va)
+    mb, wb, kb = part(b, vb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(wa + wb)
+        df = (wa + wb) ** 2 / (wa**2 / (ka - 1) + wb**2 / (kb - 1))
+        delta = mb - ma
+        ok = (ka > 1) & (kb > 1)
+        p = np.where(ok, 2.0 * sps.t.sf(np.abs(delta / se), np.where(ok, np.maximum(df, 1.0), 1.0)), np.nan)
+        p = np.where(ok & (se == 0), np.where(delta == 0, 1.0, 0.0), p)
+    return {"delta": delta, "se": np.where(ok, se, np.nan), "df": np.where(ok, df, np.nan), "p": p}
+
+
+def unpaired_difference(a, va, b, vb, level: float = LEVEL) -> Estimate:
+    """B - A over different seeds (1-D arrays; `welch_mc`); k = the smaller side's seed count."""
+    r = welch_mc(a, va, b, vb)
+    k = int(min(np.isfinite(np.asarray(a, float)).sum(), np.isfinite(np.asarray(b, float)).sum()))
+    delta, se, df = float(r["delta"]), float(r["se"]), float(r["df"])
+    if not math.isfinite(se):
+        return Estimate(delta, float("nan"), float("nan"), k, se, float("nan"))
+    h = float(t_quantile(df, level)) * se if se > 0 else 0.0
+    return Estimate(delta, delta - h, delta + h, k, se, float(r["p"]))
+
+
 def ratio_estimate(a, va, b, vb, level: float = LEVEL) -> Estimate:
     """Ratio of mean errors mean(B) / mean(A) over the paired seeds, delta method on the log.
 

@@ -18,6 +18,7 @@ from lthbench.stats import (
     random_effects,
     ratio_estimate,
     simulate_paired,
+    welch_mc,
 )
 
 from analysis_synth import METHOD, TASK, curve_records, dataset
@@ -163,9 +164,48 @@ def test_same_method_new_seeds_not_significant(tmp_path):
 
     a = dataset(curve_records(err, seeds=(0, 1, 2), sigma_rel=2e-6))
     b = dataset(curve_records(err, seeds=(3, 4, 5), sigma_rel=2e-6, method=OTHER))
-    # different seeds cannot be paired: nothing is tested, nothing is "significant"
+    # different seeds cannot be paired: tested unpaired, and the same method is never "significant"
     result = compare([a, b])
-    assert not any(p.verdict.startswith("B ") for p in result.points)
+    tested = [p for p in result.points if not p.dense]
+    assert tested and all(not p.paired and p.verdict == "not significant" for p in tested)
+    assert "(unpaired)" in format_comparison(result)
+
+
+@pytest.mark.parametrize("tau", [0.0, 1.0, 10.0])
+def test_unpaired_false_positive_rate(tau):
+    """20,000 null trials of 3 vs 3 seeds with seed scatter tau and MC sigma 1 (0.3..3 on B)."""
+    rng = np.random.default_rng(int(tau) + 50)
+    sig_b = np.linspace(0.3, 3.0, 3)
+    a = tau * rng.standard_normal((N_NULL, 3)) + rng.standard_normal((N_NULL, 3))
+    b = tau * rng.standard_normal((N_NULL, 3)) + sig_b * rng.standard_normal((N_NULL, 3))
+    r = welch_mc(a, np.ones(3), b, sig_b**2)
+    fpr = float(np.mean(r["p"] < 0.05))
+    assert fpr <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / N_NULL), fpr
+
+
+def test_baseline_shipped(tmp_path, monkeypatch):
+    """--baseline shipped reads lthbench.baselines' directory: a rerun of the baseline with new seeds is
+    "not significant" at every density; a 10x worse method is "B worse"."""
+    import lthbench.baselines as baselines
+
+    rng = np.random.default_rng(8)
+    noise = rng.normal(0, 0.05, (6, 40))
+
+    def err(n, seed, rnd):
+        return 1e-4 * (1 + (300 / n) ** 2) * (1 + noise[seed, rnd])
+
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    dataset(curve_records(err, seeds=(0, 1, 2), sigma_rel=2e-6), shipped / f"{TASK}.nc")
+    monkeypatch.setattr(baselines, "BASELINE_DIR", shipped)
+    rerun = dataset(curve_records(err, seeds=(3, 4, 5), sigma_rel=2e-6))
+    result = compare([rerun], baseline="shipped")
+    tested = [p for p in result.points if not p.dense]
+    assert tested and all(p.verdict == "not significant" for p in tested)
+    assert all(p.method_a.endswith("[shipped]") for p in result.points)
+    worse = dataset(curve_records(lambda n, s, r: 10 * err(n, s, r), seeds=(0, 1, 2), sigma_rel=2e-6,
+                                  method=OTHER))
+    assert all(p.verdict == "B worse" for p in compare([worse], baseline="shipped").points if not p.dense)
 
 
 # ---------------------------------------------------------------------------------------------------
