@@ -273,6 +273,21 @@ def _region_claims(ds, task, method, c) -> tuple[list[Claim], RegionFit | None, 
     return out, fit, (10**fit.x1 if fit.hep else float("nan"), 10**fit.x2 if fit.lep else float("nan"))
 
 
+def _seeds_claim(task, method, c):
+    """Divergence accounting: the IMP rounds with fewer finished seeds than requested."""
+    short = np.flatnonzero(c.short())
+    cl = Claim("-", "seeds finished / diverged", task, "IMP rounds short of the requested seeds", float(short.size),
+               method=method, threshold=f"{c.n_requested} seeds requested; a diverged seed counts as a failure")
+    if short.size:
+        cl.verdict = "marked: " + ", ".join(
+            f"round {c.rounds[r]}: {c.finished()[r]}/{c.n_requested} ({c.diverged()[r]} diverged)" for r in short[:8])
+        if short.size > 8:
+            cl.verdict += f", ... ({short.size} rounds)"
+    else:
+        cl.verdict = f"all rounds {c.n_requested}/{c.n_requested}"
+    return cl
+
+
 def _match_claim(task, method, c):
     m = matches_dense(c.density, np.abs(c.value), c.var, c.failed)
     cl = Claim("Fig 1", "matches dense", task, "lowest density matching dense", method=method,
@@ -525,6 +540,7 @@ def _compute_claims(results, methods) -> list[Claim]:
                 out.append(Claim("-", "all error claims", task, "-", method=method,
                                  verdict="undetermined: no reference energy for this task"))
                 continue
+            out.append(_seeds_claim(task, method, c))
             match_claim, match = _match_claim(task, method, c)
             out.append(match_claim)
             region, fit, bounds = _region_claims(ds, task, method, c)

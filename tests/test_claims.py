@@ -168,6 +168,13 @@ def test_below_reference_precision_flag():
     assert match.verdict.startswith("below reference precision")
 
 
+def test_claims_count_diverged_seeds():
+    recs = _synthetic_run(controls=False, n_rounds=20)
+    recs = [dict(r, energy=float("nan"), diverged=True) if (r["round"], r["seed"]) == (7, 1) else r for r in recs]
+    seeds = _claim(compute_claims(dataset(recs)), "seeds finished")[0]
+    assert seeds.value == 1 and seeds.verdict == "marked: round 7: 2/3 (1 diverged)"
+
+
 def test_claims_cli(tmp_path, capsys):
     path = tmp_path / "r.nc"
     dataset(_synthetic_run(controls=False, n_rounds=30), path)
