@@ -302,3 +302,14 @@ def test_compare_input_checks(tmp_path, capsys):
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1, err
     assert main(["compare", str(a), str(b), "--metric", "abs_m_z"]) == 0
+
+
+def test_below_reference_precision_is_flagged(tmp_path):
+    good = _lep_curve(1e-5)
+    a, b = _pair(tmp_path, good, good, sigma_rel=1e-7)
+    a = a.copy()
+    a["reference_uncertainty"] = ("task", [1e-3 * 18.0])  # the reference is only good to 1e-3
+    result = compare([a, b])
+    assert all(p.below_reference for p in result.points)
+    assert "below reference precision" in format_comparison(result)
+    assert not any(p.below_reference for p in compare([_pair(tmp_path, good, good)[0], b]).points)
