@@ -5,9 +5,10 @@ seeds or a t interval, named in `ci`), a verdict and the threshold the verdict u
 the data cannot pin down is "undetermined", with the reason. The detectors are small pure functions on
 arrays (tests/test_claims.py checks them on synthetic curves):
 
-- `fit_regions`: the LEP / APL / HEP regions by a continuous piecewise-linear fit in (log10 n,
-  log10 error) with slopes 0, beta, 0 (breakpoints on the measured n; least squares); a plateau is
-  accepted only when it improves the BIC by > BIC_MIN over the fit without it and holds >= 3 points.
+- `fit_regions`: the LEP / APL / HEP regions by a piecewise-linear fit in (log10 n, log10 error) with
+  slopes 0, beta, 0 (breakpoints on the measured n; least squares), continuous or with a jump at the
+  HEP end (the jump when it lowers the BIC by > BIC_MIN); a plateau is accepted only when it improves the BIC by
+  > BIC_MIN over the fit without it and holds >= 3 points.
 - `largest_jump`: the largest rise of log10 error between consecutive rounds, accepted when it is
   >= JUMP_MIN decades and >= JUMP_RATIO x the median rise.
 - `dip`: the minimum of a per-round quantity (fidelity) accepted when 1 - F_min >= DIP_MIN and
@@ -81,13 +82,15 @@ class RegionFit:
     hep: bool  # the HEP plateau is supported by the data
     lep: bool
     regions: bool  # any structure at all (amplitude and fit better than a constant)
+    jump: bool = False  # the HEP plateau is reached by a discontinuity (x1 = last HEP point)
 
 
 def _hinge_fits(x, y, i_idx, j_idx):
     """RSS and levels of the hinge model for breakpoint index pairs (vectorised over pairs)."""
     x1 = x[i_idx][:, None]
     x2 = x[j_idx][:, None]
-    h = np.clip((x[None, :] - x1) / (x2 - x1), 0.0, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # x2 == x1 where a chain stalls at one n
+        h = np.nan_to_num(np.clip((x[None, :] - x1) / (x2 - x1), 0.0, 1.0), nan=1.0)
     g = 1.0 - h
     s11, s12, s22 = (g * g).sum(1), (g * h).sum(1), (h * h).sum(1)
     t1, t2 = (g * y).sum(1), (h * y).sum(1)
@@ -109,30 +112,54 @@ def fit_regions(x, y, *, min_amplitude: float = 0.3) -> RegionFit:
     p = x.size
     nan = float("nan")
     if p < 5:
-        return RegionFit(nan, nan, nan, nan, nan, False, False, False)
+        return RegionFit(nan, nan, nan, nan, nan, False, False, False, False)
     ii, jj = np.triu_indices(p, k=1)
     rss, a, b = _hinge_fits(x, y, ii, jj)
-    best = int(np.argmin(rss))
+    rss_j, a_j, c_j, b_j = _jump_fits(x, y, ii, jj)
 
     def bic(r, k):
         return p * math.log(max(r, 1e-300) / p) + k * math.log(p)
 
+    best = int(np.argmin(rss))
+    best_j = int(np.argmin(rss_j))
+    jump = bic(float(rss_j[best_j]), 5) < bic(float(rss[best]), 4) - BIC_MIN  # strong evidence only
+    if jump:  # a discontinuity at the HEP end (a first-order transition) fits better
+        best, r_full, k_full = best_j, float(rss_j[best_j]), 5
+        lvl_a, lvl_c, lvl_b = float(a_j[best]), float(c_j[best]), float(b_j[best])
+    else:
+        r_full, k_full = float(rss[best]), 4
+        lvl_a, lvl_b = float(a[best]), float(b[best])
+        lvl_c = lvl_a
     rss0 = float(((y - y.mean()) ** 2).sum())
     no_hep = ii == 0
     no_lep = jj == p - 1
-    line = no_hep & no_lep
-    r_full = float(rss[best])
     r_nohep = float(rss[no_hep].min())
-    r_nolep = float(rss[no_lep].min())
-    r_line = float(rss[line].min())
+    r_nolep = float(min(rss[no_lep].min(), rss_j[no_lep].min()))
+    r_line = float(rss[no_hep & no_lep].min())
     i, j = int(ii[best]), int(jj[best])
-    hep = i >= 2 and bic(r_nohep, 3) - bic(r_full, 4) > BIC_MIN
-    lep = (p - 1 - j) >= 2 and bic(r_nolep, 3) - bic(r_full, 4) > BIC_MIN
-    amp = float(a[best] - b[best])
-    regions = abs(amp) >= min_amplitude and bic(rss0, 1) - bic(min(r_full, r_line), 4) > BIC_MIN
-    beta = (b[best] - a[best]) / (x[j] - x[i])
-    return RegionFit(float(x[i]), float(x[j]), float(a[best]), float(b[best]), float(beta), bool(hep and regions),
-                     bool(lep and regions), bool(regions))
+    hep = i >= 2 and bic(r_nohep, 3) - bic(r_full, k_full) > BIC_MIN
+    lep = (p - 1 - j) >= 2 and bic(r_nolep, k_full - 1) - bic(r_full, k_full) > BIC_MIN
+    amp = lvl_a - lvl_b
+    regions = abs(amp) >= min_amplitude and bic(rss0, 1) - bic(min(r_full, r_line), k_full) > BIC_MIN
+    beta = (lvl_b - lvl_c) / (x[j] - x[i])
+    return RegionFit(float(x[i]), float(x[j]), lvl_a, lvl_b, float(beta), bool(hep and regions),
+                     bool(lep and regions), bool(regions), bool(jump and hep and regions))
+
+
+def _jump_fits(x, y, i_idx, j_idx):
+    """The hinge model with a free level c just after x1 (a jump at the HEP end): y = a for x <= x1,
+    c -> b linearly on (x1, x2], b beyond. RSS and (a, c, b) per breakpoint pair (vectorised)."""
+    x1 = x[i_idx][:, None]
+    x2 = x[j_idx][:, None]
+    after = x[None, :] > x1
+    with np.errstate(invalid="ignore", divide="ignore"):  # x2 == x1 where a chain stalls at one n
+        h = np.nan_to_num(np.clip((x[None, :] - x1) / (x2 - x1), 0.0, 1.0), nan=1.0)
+    basis = np.stack([~after, after * (1.0 - h), after * h], axis=-1).astype(float)  # (G, P, 3)
+    gram = np.einsum("gpi,gpj->gij", basis, basis) + 1e-12 * np.eye(3)
+    rhs = np.einsum("gpi,p->gi", basis, y)
+    coef = np.linalg.solve(gram, rhs[..., None])[..., 0]
+    rss = ((y[None, :] - np.einsum("gpi,gi->gp", basis, coef)) ** 2).sum(1)
+    return np.where(np.isfinite(rss), rss, np.inf), coef[:, 0], coef[:, 1], coef[:, 2]
 
 
 def largest_jump(y, *, min_jump: float = JUMP_MIN, ratio: float = JUMP_RATIO, either_sign: bool = False):

@@ -44,6 +44,18 @@ def test_fit_regions_recovers_boundaries(x1, x2):
         assert fit.beta == pytest.approx(-4.0 / (x2 - x1), rel=0.1)
 
 
+def test_fit_regions_with_a_jump():
+    """A first-order jump onto the HEP at x1 (the paper's shallow nets): x1 is the last HEP point."""
+    rng = np.random.default_rng(3)
+    x = np.log10(n_schedule(2048, 0.12, 60))
+    x = x[x > 0.5]
+    y = np.where(x <= 1.8, -1.3, -2.5 + 1.5 * np.clip(2.8 - x, 0, None) / 1.0 - 1.5) + rng.normal(0, 0.05, x.size)
+    fit = fit_regions(x, y)
+    assert fit.jump and fit.hep and fit.lep
+    assert abs(fit.x1 - 1.8) <= TOL_DECADES and abs(fit.x2 - 2.8) <= TOL_DECADES, fit
+    assert fit.beta == pytest.approx(-1.5, rel=0.15)
+
+
 def test_fit_regions_undetermined():
     rng = np.random.default_rng(1)
     x = np.log10(n_schedule(5_000, 0.12, 40))
