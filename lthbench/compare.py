@@ -1,156 +1,309 @@
-"""Compare methods across results files at matched densities, with seed statistics.
+"""Compare pruning methods at matched densities: "is my method better?" with an honest error model.
 
-For every task present in the inputs, the first method seen is the baseline. For each round of the
-baseline's curve (one control, IMP by default), every other method's round with the nearest rho is
-matched when |log(rho_b / rho_a)| <= tolerance. Each side reports its mean over seeds with a 95%
-t-interval; a Welch t-test (scipy) says whether the difference is significant.
+For every task in the inputs, each method B is compared with the baseline A (`baseline=` a label, or
+"shipped": the shipped baseline dataset of the task; by default the first method of the first file).
+Rounds are matched by density: each round of A takes B's round with the nearest rho when
+|log(rho_B / rho_A)| <= tolerance. Cells are paired by seed (both methods share each seed's dense net);
+where the two sides share fewer than 2 seeds (a rerun with new seeds against a shipped baseline), the
+difference is tested unpaired (`stats.unpaired_difference`, Welch with the same MC floor) and marked.
+
+Per matched density: mean over seeds of each side (95% interval whose variance is at least the MC
+one), the paired difference of signed errors B - A with the hierarchical error model of
+`lthbench.stats.random_effects` (seed scatter plus each cell's Monte Carlo variance), the ratio of mean
+errors B / A with its interval, a two-sided p-value and its Holm correction across the densities of
+that (task, A, B). Round 0 (the shared dense net) is shown, never tested. A diverged seed counts as a
+failure (its relative error as `curves.FAIL_REL_ERROR`), and each point says seeds finished/diverged;
+a point with fewer finished seeds than requested is marked `*`.
+
+Per method: the lowest density that still matches dense (`lthbench.stats.matches_dense`, the same
+definition `lthbench claims` uses) and the area between B's and A's curves in log-log, with CIs.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats as sps
 
+from .curves import SIGNED_ERRORS, check_metric, curve_data, load_many, load_results, methods_with
 from .errors import LthbenchError
+from .stats import (
+    Estimate,
+    holm,
+    loglog_area,
+    matches_dense,
+    mean_estimate,
+    paired_difference,
+    ratio_estimate,
+    unpaired_difference,
+)
+
+LOWER_IS_BETTER = ("rel_error", "abs_error_per_spin", "energy", "variance", "v_score")
+HIGHER_IS_BETTER = ("fidelity_prev", "fidelity_exact")
+SHIPPED = "shipped"
+SHIPPED_SUFFIX = " [shipped]"
 
 
 @dataclass
-class SeedStats:
-    n: int
-    mean: float
-    half_width: float  # 95% t-interval half width (NaN for one seed)
+class Point:
+    """One matched density of (task, A, B)."""
 
-    def __str__(self) -> str:
-        if not math.isfinite(self.mean):
-            return "-"
-        if math.isfinite(self.half_width):
-            return f"{self.mean:.3e} ± {self.half_width:.1e}"
-        return f"{self.mean:.3e}"
-
-
-def seed_stats(values) -> SeedStats:
-    """Mean and 95% t-interval half width of the finite values."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size == 0:
-        return SeedStats(0, float("nan"), float("nan"))
-    if x.size == 1:
-        return SeedStats(1, float(x[0]), float("nan"))
-    sem = float(np.std(x, ddof=1) / math.sqrt(x.size))
-    return SeedStats(int(x.size), float(x.mean()), float(stats.t.ppf(0.975, x.size - 1) * sem))
-
-
-def welch_p(a, b) -> float:
-    """Two-sided Welch t-test p-value (NaN when either side has < 2 values or both have no spread)."""
-    from scipy import stats
-
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if a.size < 2 or b.size < 2:
-        return float("nan")
-    if np.std(a) == 0 and np.std(b) == 0:
-        return 0.0 if a.mean() != b.mean() else 1.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-
-
-@dataclass
-class Row:
     task: str
-    rho_a: float
     method_a: str
-    stats_a: SeedStats
-    rho_b: float
     method_b: str
-    stats_b: SeedStats
-    p_value: float
-    significant: str  # 'yes' | 'no' | 'n/a'
+    round_a: int
+    round_b: int
+    rho_a: float
+    rho_b: float
+    seeds_a: str  # "finished/requested (d diverged)"
+    seeds_b: str
+    short: bool  # fewer finished seeds than requested on either side
+    mean_a: Estimate
+    mean_b: Estimate
+    diff: Estimate  # B - A, paired
+    ratio: Estimate  # mean(B) / mean(A)
+    p: float
+    p_holm: float = float("nan")
+    verdict: str = ""
+    dense: bool = False
+    below_reference: bool = False  # an error below the reference's own precision
+    paired: bool = True  # False: the two sides share < 2 seeds, Welch-type unpaired test
 
 
-def _load_all(paths):
-    from .results import load_dataset, merge
+@dataclass
+class Summary:
+    """Operating points of one method on one task (area relative to the baseline)."""
 
-    datasets = [load_dataset(p) for p in paths]
-    labelled = []
-    seen: dict[str, int] = {}
-    for k, ds in enumerate(datasets):
-        # The same method label in two files is two methods for comparison: suffix it with the file.
-        renamed = {}
-        for m in ds["method"].values:
-            m = str(m)
-            if m in seen and seen[m] != k:
-                renamed[m] = f"{m} [{paths[k]}]"
-            seen.setdefault(m, k)
-        if renamed:
-            ds = ds.assign_coords(method=[renamed.get(str(m), str(m)) for m in ds["method"].values])
-            ds["method"] = ds["method"].astype(object)
-        labelled.append(ds)
-    return merge(labelled) if len(labelled) > 1 else labelled[0]
+    task: str
+    method: str
+    match: object  # stats.MatchDense
+    area: Estimate  # decades^2, B vs baseline (NaN for the baseline itself)
+    n_range: tuple = (float("nan"), float("nan"))
 
 
-def _points(ds, task, method, control, metric):
-    """[(round, rho (mean over seeds), values over seeds)] where the cell exists."""
-    if control not in ds["control"].values:
-        return []
-    sel = {"task": task, "method": method, "control": control}
-    vals = ds[metric].sel(sel).transpose("round", "seed").values
-    rho = ds["rho"].sel(sel).transpose("round", "seed").values
-    out = []
-    for r, rnd in enumerate(ds["round"].values):
-        finite = np.isfinite(vals[r])
-        if finite.any():
-            out.append((int(rnd), float(np.nanmean(rho[r][finite])), vals[r][finite]))
-    return out
+@dataclass
+class Comparison:
+    metric: str
+    control: str
+    alpha: float
+    points: list[Point] = field(default_factory=list)
+    summaries: list[Summary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _load(paths, baseline):
+    """Merged dataset of the inputs (same label in two files: suffixed by the file), and the labels of
+    the first input (the default baseline)."""
+    from .baselines import shipped_baseline_path
+
+    extra = []
+    if baseline == SHIPPED:
+        tasks = sorted({str(t) for p in paths for t in load_results(p)["task"].values})
+        for task in tasks:
+            path = shipped_baseline_path(task)
+            ds = load_results(path).sel(task=[task])
+            ds = ds.assign_coords(method=[f"{m}{SHIPPED_SUFFIX}" for m in map(str, ds["method"].values)])
+            extra.append((ds, str(path)))
+    merged, _ = load_many(paths, extra)
+    first = [str(m) for m in load_results(paths[0])["method"].values]
+    return merged, first
+
+
+def _nan_estimate() -> Estimate:
+    return Estimate(float("nan"), float("nan"), float("nan"), 0)
+
+
+def _seeds_text(c, r) -> str:
+    fin, div = int(c.finished()[r]), int(c.diverged()[r])
+    text = f"{fin}/{c.n_requested}"
+    return text + (f" ({div} div)" if div else "")
+
+
+def _verdict(p_holm, diff, metric, alpha, dense, k) -> str:
+    if dense:
+        return "dense (not tested)"
+    if k < 2 or not math.isfinite(p_holm):
+        return "n/a (< 2 seeds)"
+    if p_holm >= alpha:
+        return "not significant"
+    up = diff.value > 0
+    if metric in LOWER_IS_BETTER:
+        return "B worse" if up else "B better"
+    if metric in HIGHER_IS_BETTER:
+        return "B better" if up else "B worse"
+    return "B higher" if up else "B lower"
+
+
+def compare_curves(ca, cb, *, tolerance: float, metric: str) -> list[Point]:
+    """Matched-density points of two curves (CurveData of A and B on the same task and seeds)."""
+    points = []
+    if not ca.rounds.size or not cb.rounds.size:
+        return points
+    va, vb = ca.scored(), cb.scored()
+    for i, rnd in enumerate(ca.rounds):
+        if rnd == 0:
+            j = cb.row(0)
+            if j is None:
+                continue
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dist = np.abs(np.log(cb.rho / ca.rho[i]))
+            # ties (a chain that stalls at the same n for several rounds): prefer the same round number
+            dist = np.where(np.isfinite(dist) & (cb.rounds > 0), dist + 1e-9 * np.abs(cb.rounds - rnd), np.inf)
+            j = int(np.argmin(dist))
+            if dist[j] > tolerance:
+                continue
+        a, b = va[i], vb[j]
+        var_a = np.where(ca.failed[i], 0.0, ca.var[i])
+        var_b = np.where(cb.failed[j], 0.0, cb.var[j])
+        paired = int((np.isfinite(a) & np.isfinite(b)).sum()) >= 2
+        if paired:
+            diff = paired_difference(a, var_a, b, var_b)
+            ratio = ratio_estimate(a, var_a, b, var_b) if metric in SIGNED_ERRORS else _nan_estimate()
+        else:  # different seeds (e.g. a rerun with new seeds against a shipped baseline): unpaired
+            diff = unpaired_difference(a, var_a, b, var_b)
+            ratio = _nan_estimate()
+        prec = ca.reference_precision
+        mean_a, mean_b = mean_estimate(a, var_a), mean_estimate(b, var_b)
+        below = math.isfinite(prec) and metric == "rel_error" and (
+            abs(mean_a.value) < prec or abs(mean_b.value) < prec)
+        points.append(Point(
+            ca.task, ca.method, cb.method, int(rnd), int(cb.rounds[j]), float(ca.rho[i]), float(cb.rho[j]),
+            _seeds_text(ca, i), _seeds_text(cb, j), bool(ca.short()[i] or cb.short()[j]),
+            mean_a, mean_b, diff, ratio, float("nan") if rnd == 0 else diff.p, dense=bool(rnd == 0),
+            below_reference=bool(below), paired=paired))
+    return points
+
+
+def _area(ca, cb):
+    """Area between B and A in log-log (decades^2) per seed -> mean with t interval over seeds."""
+    floor_a = np.sqrt(np.nanmax(ca.var)) if ca.var.size else 0.0
+    floor = max(float(np.nan_to_num(floor_a)), 1e-300)
+    common = np.intersect1d(ca.seeds[ca.requested], cb.seeds[cb.requested])
+    ia = np.searchsorted(ca.seeds, common)
+    ib = np.searchsorted(cb.seeds, common)
+    per_seed = loglog_area(ca.n_alive, np.abs(ca.scored()[:, ia]), cb.n_alive, np.abs(cb.scored()[:, ib]), floor)
+    lo = max(np.nanmin(ca.n_alive), np.nanmin(cb.n_alive)) if ca.rounds.size and cb.rounds.size else float("nan")
+    hi = min(np.nanmax(ca.n_alive), np.nanmax(cb.n_alive)) if ca.rounds.size and cb.rounds.size else float("nan")
+    est = mean_estimate(per_seed)
+    p = float("nan")
+    if est.k > 1 and est.se > 0:
+        p = float(2 * sps.t.sf(abs(est.value / est.se), est.k - 1))
+    return Estimate(est.value, est.lo, est.hi, est.k, est.se, p), (float(lo), float(hi))
+
+
+def match_of(c):
+    """stats.matches_dense on a CurveData (diverged seeds count as not matching)."""
+    return matches_dense(c.density, np.abs(c.value), c.var, c.failed)
 
 
 def compare(paths, *, metric: str = "rel_error", control: str = "imp", tolerance: float = 0.1,
-            alpha: float = 0.05) -> list[Row]:
-    """Rows of the comparison table (see the module docstring)."""
+            alpha: float = 0.05, baseline: str | None = None) -> Comparison:
+    """The comparison of every method with the baseline (see the module docstring).
+
+    paths: results files, or in-memory datasets (xr.Dataset) in the results schema."""
     if len(paths) < 1:
         raise LthbenchError("give at least one results file")
-    if tolerance <= 0:
-        raise LthbenchError(f"tolerance must be > 0, got {tolerance}")
-    ds = _load_all([str(p) for p in paths])
-    if metric not in ds:
-        raise LthbenchError(f"unknown metric {metric!r}")
-    rows: list[Row] = []
+    if not (tolerance > 0 and math.isfinite(tolerance)):
+        raise LthbenchError(f"--tolerance must be a finite number > 0, got {tolerance}")
+    if not 0 < alpha < 1:
+        raise LthbenchError(f"--alpha must be in (0, 1), got {alpha}")
+    ds, first = _load([p if hasattr(p, 'data_vars') else str(p) for p in paths], baseline)
+    check_metric(ds, metric)
+    out = Comparison(metric, control, alpha)
+    diags = [d for d in ("acceptance", "tau", "r_hat") if d in ds.variables]
+    out.notes.append(
+        f"chain diagnostics used: {', '.join(diags)}" if diags else
+        "chain diagnostics: these records carry no acceptance / autocorrelation time / split R-hat; "
+        "the MC error bars are used as recorded (energy_sigma already takes max(autocorrelation, "
+        "between-chain) estimates) and nothing is widened")
     for task in map(str, ds["task"].values):
-        methods = [str(m) for m in ds["method"].values if _points(ds, task, str(m), control, metric)]
-        if len(methods) < 2:
-            continue
-        base = methods[0]
-        pts_a = _points(ds, task, base, control, metric)
-        for other in methods[1:]:
-            pts_b = _points(ds, task, other, control, metric)
-            for _, rho_a, vals_a in pts_a:
-                dist = [abs(math.log(rho_b / rho_a)) if rho_a > 0 and rho_b > 0 else math.inf
-                        for _, rho_b, _ in pts_b]
-                j = int(np.argmin(dist))
-                if dist[j] > tolerance:
-                    continue
-                _, rho_b, vals_b = pts_b[j]
-                p = welch_p(vals_a, vals_b)
-                sig = "n/a" if math.isnan(p) else ("yes" if p < alpha else "no")
-                rows.append(Row(task, rho_a, base, seed_stats(vals_a), rho_b, other, seed_stats(vals_b), p, sig))
-    return rows
+        methods = methods_with(ds, task, control)
+        if baseline == SHIPPED:
+            bases = [m for m in methods if m.endswith(SHIPPED_SUFFIX)]
+        elif baseline:
+            if baseline not in ds["method"].values:
+                raise LthbenchError(f"--baseline {baseline!r} is not a method in these results; "
+                                    f"methods: {', '.join(map(str, ds['method'].values))}")
+            bases = [baseline] if baseline in methods else []
+        else:
+            bases = [m for m in first if m in methods][:1] or methods[:1]
+        for base in bases:
+            ca = curve_data(ds, task, base, control, metric)
+            others = [m for m in methods if m != base and not (baseline == SHIPPED and m in bases)]
+            if not others:
+                continue
+            if not baseline:
+                out.notes.append(f"{task}: baseline {base!r} (the first method of the first file; "
+                                 "choose with --baseline)")
+            if not ca.has_reference and metric in ("rel_error", "abs_error_per_spin"):
+                out.notes.append(f"{task}: no reference energy, so no {metric}; compare --metric energy")
+            out.summaries.append(Summary(task, base, match_of(ca), Estimate(*(4 * [float("nan")]))))
+            for other in others:
+                cb = curve_data(ds, task, other, control, metric)
+                pts = compare_curves(ca, cb, tolerance=tolerance, metric=metric)
+                adj = holm([p.p for p in pts])
+                for p, q in zip(pts, adj):
+                    p.p_holm = float(q)
+                    p.verdict = _verdict(p.p_holm, p.diff, metric, alpha, p.dense, p.diff.k)
+                out.points.extend(pts)
+                area, n_range = _area(ca, cb) if metric in SIGNED_ERRORS else (Estimate(*(4 * [float("nan")])),
+                                                                              (float("nan"),) * 2)
+                out.summaries.append(Summary(task, other, match_of(cb), area, n_range))
+    return out
 
 
-def format_table(rows: list[Row], metric: str = "rel_error") -> str:
-    """Plain-text table of the comparison."""
-    if not rows:
-        return "no matched densities (need two methods on the same task; try a larger --tolerance)"
-    header = ["task", "rho", "method A", f"{metric} A (95% CI)", "rho B", "method B", f"{metric} B (95% CI)",
-              "p (Welch)", "significant"]
-    body = [
-        [r.task, f"{r.rho_a:.4g}", r.method_a, str(r.stats_a), f"{r.rho_b:.4g}", r.method_b, str(r.stats_b),
-         "-" if math.isnan(r.p_value) else f"{r.p_value:.3g}", r.significant]
-        for r in rows
-    ]
+def _table(header, body) -> list[str]:
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)) for b in body]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip() for b in body]
+    return lines
+
+
+def _p(x) -> str:
+    return "-" if not math.isfinite(x) else f"{x:.3g}"
+
+
+def format_comparison(cmp: Comparison) -> str:
+    """Plain-text report: per-density table, per-method summary, notes."""
+    if not cmp.points:
+        return "\n".join(["no matched densities (need two methods on the same task; try a larger --tolerance)"]
+                         + [f"note: {n}" for n in cmp.notes])
+    m = cmp.metric
+    lines = [f"metric: {m} (signed, E - E_ref, for errors); control: {cmp.control}; "
+             f"alpha {cmp.alpha} after Holm's correction across densities"]
+    header = ["task", "round A/B", "rho A", "rho B", "seeds A", "seeds B", f"A mean [95% CI]",
+              f"B mean [95% CI]", "B - A [95% CI]", "B / A [95% CI]", "p", "p Holm", "verdict"]
+    body = []
+    for p in cmp.points:
+        verdict = p.verdict + ("" if p.paired or p.dense else " (unpaired)") + (" *" if p.short else "") + (" (below reference precision)" if p.below_reference else "")
+        ratio = p.ratio.fmt(".3g") if math.isfinite(p.ratio.hi) else (
+            f"{p.ratio.value:.3g} [unbounded]" if math.isfinite(p.ratio.value) else "-")
+        body.append([p.task, f"{p.round_a}/{p.round_b}", f"{p.rho_a:.4g}", f"{p.rho_b:.4g}", p.seeds_a, p.seeds_b,
+                     p.mean_a.fmt(".2e"), p.mean_b.fmt(".2e"), p.diff.fmt(".2e"), ratio, _p(p.p), _p(p.p_holm),
+                     verdict])
+    labels = {}
+    for p in cmp.points:
+        labels.setdefault((p.task, p.method_a, p.method_b), None)
+    lines += [f"A = {a}   B = {b}   ({t})" for t, a, b in labels]
+    lines += _table(header, body)
+    lines.append("seeds: finished/requested; * = a point with fewer finished seeds than requested "
+                 "(diverged seeds count as failures, relative error 1)")
+    lines.append("")
+    lines.append("operating points (lowest density still matching dense: mean error <= "
+                 f"{cmp.summaries[0].match.factor:g} x the upper end of the dense 95% CI, every round "
+                 "before it too; bootstrap CI over seeds); area between the curves in log-log "
+                 "(decades^2, positive = worse than A, t CI and t-test over seeds: the one test of the whole curve)")
+    sh = ["task", "method", "lowest matching density [95% CI] (round)", "area vs A [95% CI]", "p (area)", "n range"]
+    sb = []
+    for s in cmp.summaries:
+        area = s.area.fmt(".3g") if math.isfinite(s.area.value) else "(baseline)" if s.method in {
+            p.method_a for p in cmp.points} else "-"
+        n_range = f"{s.n_range[0]:.4g}-{s.n_range[1]:.4g}" if math.isfinite(s.n_range[0]) else "-"
+        sb.append([s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, _p(s.area.p),
+                   n_range])
+    lines += _table(sh, sb)
+    lines += [f"note: {n}" for n in cmp.notes]
     return "\n".join(lines)

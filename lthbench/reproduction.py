@@ -1,0 +1,92 @@
+"""Generate docs/reproduction.md's tables of our values from a directory of results datasets.
+
+    python -m lthbench.reproduction [--dir DIR] [--write docs/reproduction.md | --check docs/reproduction.md]
+
+DIR defaults to the shipped baselines (`lthbench.baselines.BASELINE_DIR`). For every `*.nc` in DIR
+(sorted by name) the claims (`lthbench.claims`) become a Markdown table; the tables replace the text
+between the GENERATED markers of the document (`--write`), or are compared with it (`--check`: exit 1
+and a unified diff on a difference). Output is deterministic (fixed bootstrap seeds, fixed number
+formats), so a check fails only when the data or the analysis changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from .errors import LthbenchError
+
+BEGIN = "<!-- BEGIN GENERATED: python -m lthbench.reproduction --write docs/reproduction.md -->"
+END = "<!-- END GENERATED -->"
+EMPTY = "_No datasets in {dir}: nothing generated yet (the baselines have not been run)._"
+
+
+def datasets_in(directory) -> list[Path]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.nc") if p.is_file())
+
+
+def generate(directory, *, label=None) -> str:
+    """The generated Markdown (one section per dataset) for the datasets in `directory`."""
+    from .claims import claims_markdown, compute_claims
+
+    paths = datasets_in(directory)
+    shown = label or str(directory)
+    if not paths:
+        return EMPTY.format(dir=shown)
+    parts = []
+    for path in paths:
+        parts.append(f"#### `{path.name}`\n\n{claims_markdown(compute_claims(path))}\n")
+    return "\n".join(parts).rstrip("\n")
+
+
+def replace_section(document: str, generated: str) -> str:
+    """`document` with the text between BEGIN and END replaced by `generated`."""
+    if BEGIN not in document or END not in document:
+        raise LthbenchError("the document lacks the GENERATED markers (see lthbench/reproduction.py)")
+    head, rest = document.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{BEGIN}\n{generated}\n{END}{tail}"
+
+
+def main(argv=None) -> int:
+    from .baselines import BASELINE_DIR
+
+    parser = argparse.ArgumentParser(prog="python -m lthbench.reproduction", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dir", default=None, help="directory of results datasets (default: shipped baselines)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--write", metavar="DOC", help="replace the generated section of DOC")
+    group.add_argument("--check", metavar="DOC", help="exit 1 when DOC's generated section differs")
+    args = parser.parse_args(argv)
+    directory = Path(args.dir) if args.dir else BASELINE_DIR
+    label = args.dir or "lthbench/data/baselines"
+    try:
+        generated = generate(directory, label=label)
+        if not (args.write or args.check):
+            print(generated)
+            return 0
+        doc = Path(args.write or args.check)
+        if not doc.is_file():
+            raise LthbenchError(f"no document {str(doc)!r}")
+        old = doc.read_text()
+        new = replace_section(old, generated)
+    except LthbenchError as err:
+        print(f"lthbench.reproduction: error: {err}", file=sys.stderr)
+        return 2
+    if args.write:
+        doc.write_text(new)
+        return 0
+    if new != old:
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(doc),
+                                                   "regenerated"))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""Claims: the detectors recover boundaries and jumps of synthetic curves within a stated tolerance,
+say "undetermined" on curves without them; the claims command on synthetic datasets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lthbench.claims import (
+    claims_markdown,
+    compute_claims,
+    dip,
+    fit_regions,
+    format_claims,
+    largest_jump,
+    odd_parity_filters,
+)
+from lthbench.cli import main
+from lthbench.systems.lattice import torus_plaquettes
+
+from analysis_synth import METHOD, curve_records, dataset, n_schedule
+
+# Tolerance of a recovered boundary: 0.1 decade in n (about two pruning rounds at p = 0.12).
+TOL_DECADES = 0.1
+
+
+def _three_regions(x, x1, x2, a=0.0, b=-4.0):
+    h = np.clip((x - x1) / (x2 - x1), 0, 1)
+    return a * (1 - h) + b * h
+
+
+@pytest.mark.parametrize("x1,x2", [(1.5, 3.0), (2.0, 3.5), (1.2, 2.4)])
+def test_fit_regions_recovers_boundaries(x1, x2):
+    rng = np.random.default_rng(0)
+    x = np.log10(n_schedule(50_000, 0.12, 70))
+    x = x[x > 0.5]
+    for _ in range(5):
+        y = _three_regions(x, x1, x2) + rng.normal(0, 0.05, x.size)
+        fit = fit_regions(x, y)
+        assert fit.hep and fit.lep and fit.regions
+        assert abs(fit.x1 - x1) <= TOL_DECADES and abs(fit.x2 - x2) <= TOL_DECADES, (fit, x1, x2)
+        assert fit.beta == pytest.approx(-4.0 / (x2 - x1), rel=0.1)
+
+
+def test_fit_regions_with_a_jump():
+    """A first-order jump onto the HEP at x1 (the paper's shallow nets): x1 is the last HEP point."""
+    rng = np.random.default_rng(3)
+    x = np.log10(n_schedule(2048, 0.12, 60))
+    x = x[x > 0.5]
+    y = np.where(x <= 1.8, -1.3, -2.5 + 1.5 * np.clip(2.8 - x, 0, None) / 1.0 - 1.5) + rng.normal(0, 0.05, x.size)
+    fit = fit_regions(x, y)
+    assert fit.jump and fit.hep and fit.lep
+    assert abs(fit.x1 - 1.8) <= TOL_DECADES and abs(fit.x2 - 2.8) <= TOL_DECADES, fit
+    assert fit.beta == pytest.approx(-1.5, rel=0.15)
+
+
+def test_fit_regions_undetermined():
+    rng = np.random.default_rng(1)
+    x = np.log10(n_schedule(5_000, 0.12, 40))
+    flat = fit_regions(x, -3 + rng.normal(0, 0.05, x.size))
+    assert not flat.regions and not flat.hep and not flat.lep
+    line = fit_regions(x, -1.5 * (x - x.min()) + rng.normal(0, 0.05, x.size))  # power law all the way
+    assert line.regions and not line.hep and not line.lep
+    only_lep = fit_regions(x, _three_regions(x, x.min() - 1, 2.5) + rng.normal(0, 0.05, x.size))
+    assert only_lep.lep and not only_lep.hep
+    assert abs(only_lep.x2 - 2.5) <= TOL_DECADES
+
+
+def test_largest_jump_and_dip():
+    y = np.concatenate([np.linspace(-4, -3.5, 20), np.linspace(-2.0, -1.8, 10)])  # 1.5-decade jump at 19
+    rng = np.random.default_rng(2)
+    k, size = largest_jump(y + rng.normal(0, 0.01, y.size))
+    assert k == 19 and size == pytest.approx(1.5, abs=0.05)
+    assert largest_jump(np.linspace(-4, -1, 30) + rng.normal(0, 0.01, 30)) is None  # smooth: none
+    assert largest_jump(-3 + rng.normal(0, 0.05, 30)) is None  # noise: none
+    f = 1 - 1e-3 * rng.random(30)
+    assert dip(f) is None
+    f[17] = 0.6
+    assert dip(f) == (17, 0.6)
+
+
+def test_odd_parity_filters():
+    L = 3
+    plaq = torus_plaquettes(L)
+    w = np.zeros((2 * L * L, 5))
+    w[plaq[0], 0] = [1, -1, 1, 1]  # odd: one negative
+    w[plaq[1], 1] = [1, -1, -1, 1]  # even
+    w[plaq[2][:3], 2] = [-1, 1, 1]  # not a whole plaquette
+    w[plaq[3], 3] = [-1, -1, -1, 1]  # odd: three negative
+    odd, total, frac = odd_parity_filters(w, L)
+    assert (odd, total) == (2, 4) and frac == pytest.approx(8 / 15)
+
+
+def _synthetic_run(x1=2.0, x2=3.0, jump=True, seeds=(0, 1, 2), task="tfim2d-4x4-k3.04438-ffnn-a8", e_ref=-51.4,
+                   n_spins=16, n0=2048, n_rounds=60, controls=True):
+    """A TFIM-like IMP curve with LEP/APL/HEP (HEP at the product state's error), optional controls."""
+    eps = abs(-3.04438 * n_spins - e_ref) / abs(e_ref)
+    rng = np.random.default_rng(5)
+    noise = rng.normal(0, 0.03, (max(seeds) + 1, n_rounds + 1))
+
+    def err(n, seed, rnd):
+        x = math.log10(n)
+        y = _three_regions(np.array([x]), x1, x2, a=math.log10(eps), b=-4.0)[0] if jump else -4.0
+        return 10 ** (y + noise[seed, rnd])
+
+    recs = curve_records(err, task=task, seeds=seeds, n0=n0, n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins,
+                         sigma_rel=1e-6)
+    if controls:
+        rounds = list(range(0, n_rounds + 1, 6))
+        recs += curve_records(err, task=task, control="reinit", seeds=seeds, rounds=rounds, n0=n0,
+                              n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins, sigma_rel=1e-6)
+        recs += curve_records(lambda n, s, r: min(10 * err(n, s, r), eps), task=task, control="random-mask",
+                              seeds=seeds, rounds=rounds, n0=n0, n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins,
+                              sigma_rel=1e-6)
+    return recs
+
+
+def _claim(claims, name):
+    return [c for c in claims if c.claim.startswith(name)]
+
+
+def test_compute_claims_on_a_synthetic_run():
+    claims = compute_claims(dataset(_synthetic_run()))
+    n1 = _claim(claims, "regions: HEP/APL")[0]
+    n2 = _claim(claims, "regions: APL/LEP")[0]
+    assert n1.verdict == "determined" and abs(math.log10(n1.value) - 2.0) <= TOL_DECADES
+    assert n2.verdict == "determined" and abs(math.log10(n2.value) - 3.0) <= TOL_DECADES
+    assert n1.lo <= n1.value <= n1.hi
+    assert _claim(claims, "HEP = product state")[0].verdict.startswith("yes")
+    match = _claim(claims, "matches dense")[0]
+    assert 10**2.9 / 2048 <= match.value <= 10**3.1 / 2048
+    reinit = _claim(claims, "structure, not init: T(theta_rand")
+    assert reinit and all(c.verdict == "comparable" for c in reinit)
+    rnd = _claim(claims, "random mask fails earlier")[0]
+    assert rnd.value > 1.5, rnd
+    text = format_claims(claims)
+    assert "undetermined" in text and "threshold" in text
+    md = claims_markdown(claims)
+    assert md.startswith("| figure |") and md.count("\n") == len(claims) + 1
+
+
+def test_claims_undetermined_without_structure():
+    claims = compute_claims(dataset(_synthetic_run(jump=False, controls=False)))
+    for name in ("regions: HEP/APL", "regions: APL/LEP", "regions: APL exponent", "transition: largest"):
+        assert _claim(claims, name)[0].verdict.startswith("undetermined"), name
+    assert _claim(claims, "random mask")[0].verdict.startswith("undetermined")
+
+
+def test_transition_and_size_trend():
+    recs = []
+    for L, depth in ((4, 0.9), (5, 0.7)):
+        n_spins = L * L
+
+        def err(n, seed, rnd, n_spins=n_spins):
+            return 1e-4 if n / n_spins > 4 else 1e-1
+
+        def fid(n, seed, rnd, n_spins=n_spins, depth=depth):
+            return {"fidelity_prev": depth if 4 >= n / n_spins > 4 * 0.88 else 0.999}
+
+        recs += curve_records(err, task=f"tfim2d-{L}x{L}-k3.04438-ffnn-a8", n0=8 * n_spins**2, n_rounds=60,
+                              n_spins=n_spins, e_ref=-3.2 * n_spins, sigma_rel=1e-7, extra=fid)
+    claims = compute_claims(dataset(recs))
+    jumps = _claim(claims, "transition: largest error jump")
+    assert len(jumps) == 2 and all(3.0 <= c.value <= 5.0 for c in jumps), jumps
+    dips = _claim(claims, "transition: fidelity minimum")
+    assert [c.value for c in dips] == pytest.approx([0.9, 0.7])
+    trend = _claim(claims, "trend with L")[0]
+    assert trend.verdict == "sharpens with L"
+
+
+def test_below_reference_precision_flag():
+    recs = _synthetic_run(controls=False)
+    for r in recs:
+        r["reference_uncertainty"] = 1e-2 * abs(r["reference_energy"])  # 1% uncertain reference
+    ds = dataset(recs)
+    ds["reference_uncertainty"] = ("task", [1e-2 * 51.4])
+    match = _claim(compute_claims(ds), "matches dense")[0]
+    assert match.verdict.startswith("below reference precision")
+
+
+def test_claims_count_diverged_seeds():
+    recs = _synthetic_run(controls=False, n_rounds=20)
+    recs = [dict(r, energy=float("nan"), diverged=True) if (r["round"], r["seed"]) == (7, 1) else r for r in recs]
+    seeds = _claim(compute_claims(dataset(recs)), "seeds finished")[0]
+    assert seeds.value == 1 and seeds.verdict == "marked: round 7: 2/3 (1 diverged)"
+
+
+def test_claims_cli(tmp_path, capsys):
+    path = tmp_path / "r.nc"
+    dataset(_synthetic_run(controls=False, n_rounds=30), path)
+    assert main(["claims", str(path)]) == 0
+    assert "matches dense" in capsys.readouterr().out
+    assert main(["claims", str(path), "--markdown"]) == 0
+    assert capsys.readouterr().out.startswith("| figure |")
+    (tmp_path / "junk.nc").write_text("x")
+    assert main(["claims", str(tmp_path / "junk.nc")]) == 2
+    assert main(["claims", str(tmp_path / "missing.nc")]) == 2
