@@ -52,7 +52,7 @@ def profile(system, ansatz, params, spec) -> dict:
     from lthbench.vmc.estimate import local_energies
     from lthbench.vmc.sampler import init_chains, sample
 
-    tr = importlib.import_module("lthbench.vmc.train")
+    tr = importlib.import_module("lthbench.vmc.qgt")
     n = system.n_spins
     mask = full_mask(params)
     shift = float(spec["sr_shift"])
@@ -65,10 +65,10 @@ def profile(system, ansatz, params, spec) -> dict:
         out["sampling"] = _median_time(samp, params, chain, jax.random.key(2))
         spins = samp(params, chain, jax.random.key(2))[1].reshape(-1, n)
         out["local_energies"] = _median_time(jax.jit(lambda p, s: local_energies(system, ansatz, p, s)), params, spins)
-        jac = jax.jit(lambda p, s: tr._flat_jacobian(ansatz, p, mask, s))
+        jac = jax.jit(lambda p, s: tr.flat_jacobian(ansatz, p, mask, s))
         out["jacobian"] = _median_time(jac, params, spins)
         if ansatz.single_layer is not None:
-            gram = jax.jit(lambda p, s: tr._single_layer_gram(ansatz, p, s))
+            gram = jax.jit(lambda p, s: tr.single_layer_gram(ansatz, p, s))
             out["gram_structured"] = _median_time(gram, params, spins)
         x = jac(params, spins)
         out["gram_dense_XXt"] = _median_time(jax.jit(lambda x: x @ x.T), x)
@@ -86,7 +86,7 @@ def profile(system, ansatz, params, spec) -> dict:
         eg = jax.jit(energy_grad)
         out["energy_gradient_fullsum"] = _median_time(eg, params, repeats=3)
         prob = eg(params)[2]
-        jac = jax.jit(lambda p, s: tr._flat_jacobian(ansatz, p, mask, s))
+        jac = jax.jit(lambda p, s: tr.flat_jacobian(ansatz, p, mask, s))
         out["jacobian_all_states"] = _median_time(jac, params, spins, repeats=2)
         j = jac(params, spins)
         smat = jax.jit(lambda j, pr: (j * jnp.sqrt(pr)[:, None]).T @ (j * jnp.sqrt(pr)[:, None]))
@@ -185,9 +185,10 @@ def main(spec_path: str) -> None:
     if not spec["exact"]:
         # how many distinct configurations the SR solve saw at the end of the timed steps
         # (`TrainConfig.sr_dedup` solves over those only)
-        from lthbench.vmc.train import _programs, _static
+        from lthbench.vmc.config import static_of
+        from lthbench.vmc.programs import programs
 
-        progs = _programs(system, ansatz, _static(system, st))
+        progs = programs(system, ansatz, static_of(system, st))
         chain = progs["init_chains"](res.params, jax.random.key(7))
         chain = progs["burn_in"](res.params, chain, jax.random.key(8), 100)
         _, spins = progs["sample_step"](res.params, chain, jax.random.key(9))

@@ -9,9 +9,10 @@ from lthbench.masks import full_mask
 from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc import TrainConfig, evaluate, fidelity, train
-import importlib
+from lthbench.vmc.config import static_of
+from lthbench.vmc.programs import programs
+from lthbench.vmc.qgt import alive_cap
 
-train_module = importlib.import_module("lthbench.vmc.train")
 
 
 def _scaled(ansatz, seed, scale):
@@ -90,7 +91,7 @@ def test_one_compilation_for_many_masks():
     params = ansatz.init(jax.random.key(0))
     cfg = TrainConfig(n_steps=3, n_samples=64, n_eval_steps=1)
     train(system, ansatz, params, None, cfg, jax.random.key(0))
-    progs = train_module._programs(system, make_ansatz("ffnn", system, alpha=1), train_module._static(system, cfg))
+    progs = programs(system, make_ansatz("ffnn", system, alpha=1), static_of(system, cfg))
     before = progs["run_steps"]._cache_size()
     for k in range(3):
         mask = full_mask(params)
@@ -137,7 +138,7 @@ def test_sr_over_alive_parameters_equals_sr_over_all(exact, n_samples):
     alive = np.random.default_rng(3).random(mask["ffnn"]["w"].shape) < 0.25
     mask["ffnn"]["w"] = jnp.asarray(alive, dtype=jnp.float64)
     n_alive = int(alive.sum())
-    assert train_module.alive_cap(n_alive, 324) in (96, 128)
+    assert alive_cap(n_alive, 324) in (96, 128)
     runs = []
     for alive_only in (True, False):
         cfg = TrainConfig(n_steps=10, n_samples=n_samples, exact=exact, n_eval_steps=1, sr_alive_only=alive_only)
@@ -150,7 +151,7 @@ def test_sr_over_alive_parameters_equals_sr_over_all(exact, n_samples):
 
 
 def test_alive_cap_buckets():
-    cap = train_module.alive_cap
+    cap = alive_cap
     assert cap(100, 2592) == 128 and cap(129, 2592) == 192 and cap(1814, 2592) == 2048
     assert cap(2100, 2592) == 0  # the bucket (3072) is not below the parameter count
     assert cap(600, 640) == 0 and cap(2592, 2592) == 0
