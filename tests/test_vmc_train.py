@@ -156,3 +156,21 @@ def test_alive_cap_buckets():
     assert cap(2100, 2592) == 0  # the bucket (3072) is not below the parameter count
     assert cap(600, 640) == 0 and cap(2592, 2592) == 0
     assert cap(5000, 2 ** 20) == 6144
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["mc", "exact"])
+def test_cg_training_follows_cholesky_training_and_keeps_the_mask(exact):
+    """Same keys, CG at tol 1e-12 against Cholesky: the same samples, so after 5 steps the params agree
+    to 1e-6 relative; pruned weights exactly 0 under both."""
+    system = tfim((3, 3), 3.04438)
+    ansatz = make_ansatz("ffnn", system, alpha=2)
+    params = ansatz.init(jax.random.key(0))
+    mask = full_mask(params)
+    mask["ffnn"]["w"] = mask["ffnn"]["w"].at[::2, ::3].set(0.0)
+    base = dict(n_steps=5, n_samples=64, n_eval_steps=1, exact=exact, n_burn_in=10)
+    ref = train(system, ansatz, params, mask, TrainConfig(**base), jax.random.key(1))
+    cg = train(system, ansatz, params, mask, TrainConfig(sr_solver="cg", cg_tol=1e-12, **base), jax.random.key(1))
+    w_ref, w_cg = np.asarray(ref.params["ffnn"]["w"]), np.asarray(cg.params["ffnn"]["w"])
+    np.testing.assert_allclose(w_cg, w_ref, rtol=0, atol=1e-6 * np.abs(w_ref).max())
+    assert np.all(w_cg[::2, ::3] == 0) and np.all(w_ref[::2, ::3] == 0)
+    np.testing.assert_allclose(cg.energy_history, ref.energy_history, rtol=1e-8)
