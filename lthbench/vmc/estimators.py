@@ -45,6 +45,11 @@ class Measured(NamedTuple):
     data: tuple
 
 
+def _unravel64(params):
+    """flat (P,) float64 -> a pytree like params with float64 leaves."""
+    return ravel_pytree(jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float64), params))[1]
+
+
 def all_alive(mask):
     """() bool: every entry of the mask is nonzero."""
     return jnp.all(jnp.array([jnp.all(m != 0) for m in jax.tree_util.tree_leaves(mask)]))
@@ -114,9 +119,9 @@ class MonteCarlo:
             return xt(y), SingleLayerGram(gram, xt, y, groups)
         jac = flat_jacobian(self.ansatz, params, mask, spins)
         x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(ns)
-        g = x.T @ y
+        g = x.T @ y  # float64 whatever the net's dtype: SR returns the direction in the params' dtype
         alive = alive_indices(mask, self.st.alive_cap) if kind == "alive" else None
-        return unravel(g.astype(flat.dtype)), DenseJacobian(x, y, groups, alive)
+        return _unravel64(params)(g), DenseJacobian(x, y, groups, alive)
 
 
 def exact_chunk(n_states: int, n_params: int) -> int:

@@ -124,12 +124,14 @@ def sr(shift: float, space: str = "auto", solver: str = "cholesky", tol: float =
         return SRState(jnp.zeros(ravel_pytree(params)[0].shape, jnp.float64))
 
     def update_fn(updates, state, params=None, *, jacobian, residual=None, gram=None, groups=None, **extra):
-        del params, extra
-        flat, unravel = ravel_pytree(updates)
+        del extra
+        flat, _ = ravel_pytree(updates)
         g = flat.astype(jnp.float64)
+        # the direction in the params' dtype (the gradient may come in float64 for a float32 net)
+        like, unravel = ravel_pytree(updates if params is None else params)
         d = _direction(solver, jacobian, g, shift, space, state.last if keep else None, tol, maxiter,
                        residual, gram, groups)
-        return unravel(d.astype(flat.dtype)), SRState(d) if keep else state
+        return unravel(d.astype(like.dtype)), SRState(d) if keep else state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 

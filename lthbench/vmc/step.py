@@ -72,7 +72,7 @@ def make_gradient(estimator):
     def gradient(params, mask, chain, key, basis):
         measured = estimator.measure(params, mask, chain, key, basis)
         grad = by_kind(estimator, params, mask, lambda kind: estimator.problem(kind, params, mask, measured)[0])
-        return measured.energy, grad
+        return measured.energy, jax.tree_util.tree_map(lambda g, p: g.astype(p.dtype), grad, params)
 
     return gradient
 
