@@ -5,7 +5,8 @@
 Each piece is jitted alone and timed (median of 5 after a compiling call) with OpenBLAS at one
 thread, as the trainer runs. Floors: flop counts at the machine's measured float64 GEMM rate (a
 1024^3 `jnp.dot`, timed in the same run), and for the sampler the sequential latency of its
-n_samples / n_chains x N proposals at the measured cost of one trivial `lax.scan` iteration.
+n_samples / n_chains x N proposals, each at least one forward pass of every chain at the GEMM rate
+(and at least one trivial `lax.scan` iteration).
 The whole step is `lthbench.bench.train_step_kernel` (the trainer's own step). Prints a markdown table.
 """
 
@@ -65,7 +66,10 @@ def pieces(name: str, gemm: float, per_iter: float) -> list[tuple[str, float, fl
     if exact:
         return out
     spins = bench.samples(case)
-    out.append(("sampling", bench.median_seconds(bench.sweep_kernel(case).call, repeats=5), b * per_iter))
+    proposals = b // case.n_chains * n  # sequential: n_samples / n_chains sweeps of N proposals
+    forward = 2 * case.n_chains * n * h / gemm  # one proposal's forward pass of every chain, at the GEMM rate
+    out.append(("sampling", bench.median_seconds(bench.sweep_kernel(case).call, repeats=5),
+                proposals * max(per_iter, forward)))
     le = jax.jit(lambda q, s: local_energies(system, ansatz, q, s))
     m = len(system.x_coeffs)
     out.append(("local energies", timed(le, params, spins), 2 * b * m * h / gemm))
