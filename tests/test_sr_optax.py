@@ -99,6 +99,18 @@ def test_pruned_entries_stay_exactly_zero(solver):
     assert np.all(flat[mask_flat == 1] != 0.0)
 
 
+def test_keep_pruned_zeroes_what_the_solve_left_on_pruned_entries():
+    params, grads, x, y = _problem(20, 10, seed=5)  # no zero columns: SR moves every entry
+    mask = {"a": jnp.asarray([1.0, 0.0, 1.0]), "b": jnp.asarray([0.0, 1, 1, 1, 1, 1, 0])}
+    plain = optax.chain(sr(SHIFT), optax.sgd(LR))
+    free, _ = plain.update(grads, plain.init(params), params, jacobian=x)
+    opt = optax.chain(sr(SHIFT), optax.sgd(LR), keep_pruned())
+    kept, _ = opt.update(grads, opt.init(params), params, jacobian=x, mask=mask)
+    pruned = _flat(mask) == 0
+    assert np.all(_flat(free)[pruned] != 0) and np.all(_flat(kept)[pruned] == 0)
+    np.testing.assert_array_equal(_flat(kept)[~pruned], _flat(free)[~pruned])
+
+
 def test_keep_pruned_without_mask_is_identity_and_sr_ignores_foreign_extra_args():
     params, grads, x, y = _problem(20, 10, seed=4)
     opt = optax.chain(sr(SHIFT), optax.sgd(LR), keep_pruned())
