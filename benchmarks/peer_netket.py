@@ -3,7 +3,8 @@
 Run with the lthbench virtualenv (NetKet lives in its own virtualenv and is never imported here):
 
     .venv/bin/python benchmarks/peer_netket.py [--netket-python .venv-netket/bin/python] \
-        [--steps 50] [--repeats 3] [--tasks tfim,toric,exact] [--json out.json]
+        [--steps 50] [--repeats 3] [--tasks tfim,tfim-m50,tfim-m10,toric,exact] [--solver cholesky|cg]
+        [--cg-tol 1e-5] [--json out.json]
 
 For every task the two codes run one after the other, each in a fresh subprocess (NetKet side:
 `_peer_netket_side.py` under the NetKet interpreter; lthbench side: `_peer_lthbench_side.py` under
@@ -11,9 +12,17 @@ this interpreter), with the same environment (thread settings included), the sam
 tables (taken from `lthbench.systems`, so the toric-code edge ordering is lthbench's), the same
 initial weights, and the same settings:
 
-  (a) tfim   TFIM 2D 4x4 OBC, kappa_c = 3.04438, FFNN alpha=5 (1280 params), 1024 samples, 16 chains;
-  (b) toric  toric code 3x3 (18 edge spins), FFNN alpha=8 (2592 params), same settings;
-  (c) exact  task (a) in full-sum mode (NetKet FullSumState vs lthbench TrainConfig(exact=True)).
+  (a) tfim      TFIM 2D 4x4 OBC, kappa_c = 3.04438, FFNN alpha=5 (1280 params), 1024 samples, 16 chains;
+  (a') tfim-m50 / (a'') tfim-m10: the same under a random mask of density 0.5 / 0.1 (NetKet: the mask
+      inside the model, as the paper's code; lthbench: `train(..., mask)`);
+  (b) toric     toric code 3x3 (18 edge spins), FFNN alpha=8 (2592 params), same settings, star flips
+      with probability 0.5 in both codes (--no-star-flips: single-spin flips only);
+  (c) exact     task (a) in full-sum mode (NetKet FullSumState vs lthbench TrainConfig(exact=True));
+  scale-L, scale-L-m10 (L = 6, 8, 10): the scaling rows, TFIM L x L alpha 5, dense / density 0.1.
+
+--solver cg runs both codes with CG at --cg-tol (NetKet: nk.driver.VMC + nk.optimizer.SR with
+jax.scipy.sparse.linalg.cg, warm start, the paper's configuration; lthbench: sr_solver='cg').
+The last lines printed are a ready-to-paste markdown table (command, date, commit, load).
 
 Common settings: Metropolis single-spin-flip, sweep size N, one sample per sweep, no sweeps discarded
 per step (--n-discard), SGD lr 0.008 + SR diag shift 1e-3, float64 ReLU FFNN without bias,
