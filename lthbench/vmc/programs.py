@@ -76,7 +76,8 @@ def programs(system, ansatz, st: Static) -> dict:
     est = estimator_of(system, ansatz, st)
     opt = optimizer(st)
     step = make_step(est, opt)
-    mc = est if isinstance(est, MonteCarlo) else MonteCarlo(system, ansatz, st, est_stars(system, st))
+    # exact mode evaluates by full sums; its Monte Carlo programs (unused there) sample with single flips
+    mc = est if isinstance(est, MonteCarlo) else MonteCarlo(system, ansatz, st)
     mc_eval_step, sample_step, burn_in = _mc_evaluation(system, ansatz, mc)
     return {
         "opt": opt,
@@ -90,7 +91,3 @@ def programs(system, ansatz, st: Static) -> dict:
         "init_chains": jax.jit(lambda p, k: init_chains(ansatz, p, st.n_chains, system.n_spins, k)),
     }
 
-
-def est_stars(system, st: Static):
-    """Star patterns for a Monte Carlo evaluation of an exact-mode config (None: single flips only)."""
-    return star_patterns(system) if st.star_flip_prob > 0 else None
