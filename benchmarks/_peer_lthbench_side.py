@@ -52,7 +52,7 @@ def profile(system, ansatz, params, spec) -> dict:
     from lthbench.vmc.estimate import local_energies
     from lthbench.vmc.sampler import init_chains, sample
 
-    tr = importlib.import_module("lthbench.vmc.train")
+    tr = importlib.import_module("lthbench.vmc.qgt")
     n = system.n_spins
     mask = full_mask(params)
     shift = float(spec["sr_shift"])
@@ -65,10 +65,10 @@ def profile(system, ansatz, params, spec) -> dict:
         out["sampling"] = _median_time(samp, params, chain, jax.random.key(2))
         spins = samp(params, chain, jax.random.key(2))[1].reshape(-1, n)
         out["local_energies"] = _median_time(jax.jit(lambda p, s: local_energies(system, ansatz, p, s)), params, spins)
-        jac = jax.jit(lambda p, s: tr._flat_jacobian(ansatz, p, mask, s))
+        jac = jax.jit(lambda p, s: tr.flat_jacobian(ansatz, p, mask, s))
         out["jacobian"] = _median_time(jac, params, spins)
         if ansatz.single_layer is not None:
-            gram = jax.jit(lambda p, s: tr._single_layer_gram(ansatz, p, s))
+            gram = jax.jit(lambda p, s: tr.single_layer_gram(ansatz, p, s))
             out["gram_structured"] = _median_time(gram, params, spins)
         x = jac(params, spins)
         out["gram_dense_XXt"] = _median_time(jax.jit(lambda x: x @ x.T), x)
@@ -86,7 +86,7 @@ def profile(system, ansatz, params, spec) -> dict:
         eg = jax.jit(energy_grad)
         out["energy_gradient_fullsum"] = _median_time(eg, params, repeats=3)
         prob = eg(params)[2]
-        jac = jax.jit(lambda p, s: tr._flat_jacobian(ansatz, p, mask, s))
+        jac = jax.jit(lambda p, s: tr.flat_jacobian(ansatz, p, mask, s))
         out["jacobian_all_states"] = _median_time(jac, params, spins, repeats=2)
         j = jac(params, spins)
         smat = jax.jit(lambda j, pr: (j * jnp.sqrt(pr)[:, None]).T @ (j * jnp.sqrt(pr)[:, None]))
@@ -124,8 +124,11 @@ def main(spec_path: str) -> None:
             learning_rate=float(spec["learning_rate"]), optimizer="sgd", sr_shift=float(spec["sr_shift"]),
             n_eval_steps=1, exact=bool(spec["exact"]), sweep_size=system.n_spins,
             n_burn_in=int(spec.get("n_burn_in", 100)), n_discard_per_step=int(spec["n_discard"]),
-            star_flip_prob=float(spec.get("star_flip_prob", 0.0)),
+            star_flip_prob=float(spec.get("star_flip_prob", 0.0)), sr_solver=spec.get("sr_solver", "cholesky"),
+            cg_tol=float(spec.get("cg_tol", 1e-5)), cg_maxiter=spec.get("cg_maxiter"),
         )
+
+    mask = None if spec.get("mask") is None else {"ffnn": {"w": jnp.asarray(np.asarray(spec["mask"], np.float64))}}
 
     key = jax.random.key(int(spec.get("seed", 0)))
     if spec.get("accuracy_steps"):
@@ -133,7 +136,7 @@ def main(spec_path: str) -> None:
         from lthbench.vmc import evaluate
 
         t0 = time.perf_counter()
-        res = train(system, ansatz, params, None, config(int(spec["accuracy_steps"])), key)
+        res = train(system, ansatz, params, mask, config(int(spec["accuracy_steps"])), key)
         wall = time.perf_counter() - t0
         exact = evaluate(system, ansatz, res.params, TrainConfig(n_steps=0, exact=True), key)
         st = config(1)
@@ -149,12 +152,12 @@ def main(spec_path: str) -> None:
 
     history = []
     t0 = time.perf_counter()
-    res = train(system, ansatz, params, None, config(int(spec["warmup_steps"])), jax.random.fold_in(key, 0))
+    res = train(system, ansatz, params, mask, config(int(spec["warmup_steps"])), jax.random.fold_in(key, 0))
     warm = time.perf_counter() - t0
     history.append(res.energy_history)
     times = []
     for r in range(int(spec["repeats"])):
-        res = train(system, ansatz, res.params, None, config(int(spec["steps"])), jax.random.fold_in(key, r + 1))
+        res = train(system, ansatz, res.params, mask, config(int(spec["steps"])), jax.random.fold_in(key, r + 1))
         if res.diverged:
             raise SystemExit("lthbench training diverged")
         times.append(res.seconds_per_step)
@@ -175,7 +178,8 @@ def main(spec_path: str) -> None:
         "config": (f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
                    f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
                    f"exact={st.exact}, n_discard_per_step={st.n_discard_per_step}, n_burn_in={st.n_burn_in}, "
-                   f"star_flip_prob={st.star_flip_prob}, sr_dedup={st.sr_dedup})"),
+                   f"star_flip_prob={st.star_flip_prob}, sr_dedup={st.sr_dedup}, sr_solver={st.sr_solver!r}"
+                   f"{f', cg_tol={st.cg_tol}' if st.sr_solver == 'cg' else ''}), mask density {spec.get('density', 1.0)}"),
         "versions": {"lthbench": getattr(lthbench, "__version__", "?"), "jax": jax.__version__,
                      "haiku": haiku.__version__, "python": platform.python_version()},
         "cpu_count": os.cpu_count(),
@@ -185,9 +189,10 @@ def main(spec_path: str) -> None:
     if not spec["exact"]:
         # how many distinct configurations the SR solve saw at the end of the timed steps
         # (`TrainConfig.sr_dedup` solves over those only)
-        from lthbench.vmc.train import _programs, _static
+        from lthbench.vmc.config import static_of
+        from lthbench.vmc.programs import programs
 
-        progs = _programs(system, ansatz, _static(system, st))
+        progs = programs(system, ansatz, static_of(system, st))
         chain = progs["init_chains"](res.params, jax.random.key(7))
         chain = progs["burn_in"](res.params, chain, jax.random.key(8), 100)
         _, spins = progs["sample_step"](res.params, chain, jax.random.key(9))

@@ -34,6 +34,8 @@ import time
 
 
 def _build(spec):
+    import functools
+
     import flax.linen as nn
     import jax
     import jax.numpy as jnp
@@ -61,16 +63,19 @@ def _build(spec):
     w0 = np.asarray(spec["w_init"], dtype=np.float64)  # (N, H)
     width = w0.shape[1]
 
+    mask = None if spec.get("mask") is None else jnp.asarray(np.asarray(spec["mask"], dtype=np.float64))
+
     class FFNN(nn.Module):
+        """log psi = sum_j ReLU(sum_i (W * mask)_ij s_i): the mask inside the model, as the paper's code."""
+
         width: int
 
         @nn.compact
         def __call__(self, x):
-            y = nn.Dense(
-                self.width, use_bias=False, param_dtype=jnp.float64, dtype=jnp.float64,
-                kernel_init=nn.initializers.normal(0.01), name="dense",
-            )(x)
-            return jnp.sum(nn.relu(y), axis=-1)
+            kernel = self.param("kernel", nn.initializers.normal(0.01), (x.shape[-1], self.width), jnp.float64)
+            if mask is not None:
+                kernel = kernel * mask
+            return jnp.sum(nn.relu(x.astype(jnp.float64) @ kernel), axis=-1)
 
     model = FFNN(width)
     seed = int(spec.get("seed", 0))
@@ -87,11 +92,13 @@ def _build(spec):
             sampler, model, n_samples=int(spec["n_samples"]),
             n_discard_per_chain=int(spec["n_discard"]), seed=seed, sampler_seed=seed + 1,
         )
-    vstate.parameters = {"dense": {"kernel": jnp.asarray(w0)}}
+    vstate.parameters = {"kernel": jnp.asarray(w0)}
 
     lr = float(spec["learning_rate"])
     shift = float(spec["sr_shift"])
     driver_kind = spec.get("driver", "vmc_sr")
+    if spec.get("sr_solver") == "cg":
+        driver_kind = "vmc+sr"  # VMC_SR solves a formed matrix; CG goes through nk.optimizer.SR
     if driver_kind == "vmc_sr":
         kw = {}
         if spec.get("on_the_fly") is not None:
@@ -107,7 +114,11 @@ def _build(spec):
         sr_kw = {"diag_shift": shift}
         if qgt_obj is not None:
             sr_kw["qgt"] = qgt_obj
-        if spec.get("solver") == "cholesky":
+        if spec.get("sr_solver") == "cg":
+            sr_kw["solver"] = functools.partial(jax.scipy.sparse.linalg.cg, tol=float(spec["cg_tol"]),
+                                                maxiter=spec.get("cg_maxiter"))
+            sr_kw["solver_restart"] = False  # warm start from the last solution (NetKet's default)
+        elif spec.get("solver") == "cholesky":
             sr_kw["solver"] = nk.optimizer.solver.cholesky
         driver = nk.driver.VMC(ham, nk.optimizer.Sgd(learning_rate=lr), variational_state=vstate,
                                preconditioner=nk.optimizer.SR(**sr_kw))

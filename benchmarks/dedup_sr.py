@@ -27,11 +27,12 @@ from lthbench.masks import full_mask
 from lthbench.nets import make_ansatz
 from lthbench.systems import system_from_id
 from lthbench.vmc import TrainConfig, train
-from lthbench.vmc.train import _programs, _static
+from lthbench.vmc.config import static_of
+from lthbench.vmc.programs import programs
 
 
 def distinct_samples(system, ansatz, params, cfg, key) -> int:
-    progs = _programs(system, ansatz, _static(system, cfg))
+    progs = programs(system, ansatz, static_of(system, cfg))
     chain = progs["init_chains"](params, key)
     chain = progs["burn_in"](params, chain, jax.random.fold_in(key, 1), 100)
     _, spins = progs["sample_step"](params, chain, jax.random.fold_in(key, 2))

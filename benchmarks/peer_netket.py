@@ -3,7 +3,8 @@
 Run with the lthbench virtualenv (NetKet lives in its own virtualenv and is never imported here):
 
     .venv/bin/python benchmarks/peer_netket.py [--netket-python .venv-netket/bin/python] \
-        [--steps 50] [--repeats 3] [--tasks tfim,toric,exact] [--json out.json]
+        [--steps 50] [--repeats 3] [--tasks tfim,tfim-m50,tfim-m10,toric,exact] [--solver cholesky|cg]
+        [--cg-tol 1e-5] [--json out.json]
 
 For every task the two codes run one after the other, each in a fresh subprocess (NetKet side:
 `_peer_netket_side.py` under the NetKet interpreter; lthbench side: `_peer_lthbench_side.py` under
@@ -11,9 +12,17 @@ this interpreter), with the same environment (thread settings included), the sam
 tables (taken from `lthbench.systems`, so the toric-code edge ordering is lthbench's), the same
 initial weights, and the same settings:
 
-  (a) tfim   TFIM 2D 4x4 OBC, kappa_c = 3.04438, FFNN alpha=5 (1280 params), 1024 samples, 16 chains;
-  (b) toric  toric code 3x3 (18 edge spins), FFNN alpha=8 (2592 params), same settings;
-  (c) exact  task (a) in full-sum mode (NetKet FullSumState vs lthbench TrainConfig(exact=True)).
+  (a) tfim      TFIM 2D 4x4 OBC, kappa_c = 3.04438, FFNN alpha=5 (1280 params), 1024 samples, 16 chains;
+  (a') tfim-m50 / (a'') tfim-m10: the same under a random mask of density 0.5 / 0.1 (NetKet: the mask
+      inside the model, as the paper's code; lthbench: `train(..., mask)`);
+  (b) toric     toric code 3x3 (18 edge spins), FFNN alpha=8 (2592 params), same settings, star flips
+      with probability 0.5 in both codes (--no-star-flips: single-spin flips only);
+  (c) exact     task (a) in full-sum mode (NetKet FullSumState vs lthbench TrainConfig(exact=True));
+  scale-L, scale-L-m10 (L = 6, 8, 10): the scaling rows, TFIM L x L alpha 5, dense / density 0.1.
+
+--solver cg runs both codes with CG at --cg-tol (NetKet: nk.driver.VMC + nk.optimizer.SR with
+jax.scipy.sparse.linalg.cg, warm start, the paper's configuration; lthbench: sr_solver='cg').
+The last lines printed are a ready-to-paste markdown table (command, date, commit, load).
 
 Common settings: Metropolis single-spin-flip, sweep size N, one sample per sweep, no sweeps discarded
 per step (--n-discard), SGD lr 0.008 + SR diag shift 1e-3, float64 ReLU FFNN without bias,
@@ -40,14 +49,26 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_NETKET_PYTHON = ROOT / ".venv-netket" / "bin" / "python"
 
+TFIM4 = "tfim2d-4x4-obc-k3.04438"
 TASKS = {
-    "tfim": dict(title="(a) TFIM 4x4 OBC kappa_c, FFNN a=5, MC 1024", system_id="tfim2d-4x4-obc-k3.04438",
-                 alpha=5.0, exact=False),
-    "toric": dict(title="(b) toric code 3x3, FFNN a=8, MC 1024", system_id="toric-3", alpha=8.0, exact=False),
-    "exact": dict(title="(c) TFIM 4x4 OBC kappa_c, FFNN a=5, exact (full sum)", system_id="tfim2d-4x4-obc-k3.04438",
-                  alpha=5.0, exact=True),
+    "tfim": dict(title="(a) TFIM 4x4 OBC kappa_c, FFNN a=5, MC 1024", system_id=TFIM4, alpha=5.0, exact=False),
+    "tfim-m50": dict(title="(a') the same, masked at density 0.5", system_id=TFIM4, alpha=5.0, exact=False,
+                     density=0.5),
+    "tfim-m10": dict(title="(a'') the same, masked at density 0.1", system_id=TFIM4, alpha=5.0, exact=False,
+                     density=0.1),
+    "toric": dict(title="(b) toric code 3x3, FFNN a=8, MC 1024, star flips 0.5", system_id="toric-3", alpha=8.0,
+                  exact=False, star_flip_prob=0.5),
+    "exact": dict(title="(c) TFIM 4x4 OBC kappa_c, FFNN a=5, exact (full sum)", system_id=TFIM4, alpha=5.0,
+                  exact=True),
 }
-GOALS = {"tfim": (5, 10), "toric": (5, 10), "exact": (20, 30)}
+for _L in (6, 8, 10):  # the scaling rows (--tasks scale-6,scale-6-m10,...)
+    TASKS[f"scale-{_L}"] = dict(title=f"TFIM {_L}x{_L} a=5 MC 1024 dense", system_id=f"tfim2d-{_L}x{_L}-obc-k3.04438",
+                                alpha=5.0, exact=False)
+    TASKS[f"scale-{_L}-m10"] = dict(title=f"TFIM {_L}x{_L} a=5 MC 1024 density 0.1",
+                                    system_id=f"tfim2d-{_L}x{_L}-obc-k3.04438", alpha=5.0, exact=False, density=0.1)
+# issue #13: (goal, stretch) of NetKet / lthbench seconds per step
+GOALS = {"tfim": (5, 8), "tfim-m50": (5, 8), "tfim-m10": (10, 15), "toric": (5, 8), "exact": (3, 10)}
+DEFAULT_TASKS = "tfim,tfim-m50,tfim-m10,toric,exact"
 
 
 def _spec(task: str, args) -> dict:
@@ -61,6 +82,10 @@ def _spec(task: str, args) -> dict:
     width = int(round(t["alpha"] * n))
     rng = np.random.default_rng(args.seed)
     w0 = rng.normal(0.0, 0.01, size=(n, width))
+    density = float(t.get("density", 1.0))
+    mask = (np.random.default_rng(args.seed + 1).random((n, width)) < density).astype(int) if density < 1 else None
+    if mask is not None:
+        w0 = w0 * mask
     return {
         "task": task,
         "system_id": system.id,
@@ -88,7 +113,14 @@ def _spec(task: str, args) -> dict:
         "solver": args.nk_solver,
         "qgt": args.nk_qgt,
         "profile": bool(args.profile),
-        "star_flip_prob": float(getattr(args, "toric_star_flip_prob", 0.0)) if task == "toric" else 0.0,
+        "star_flip_prob": float(t.get("star_flip_prob", 0.0)) if args.star_flips else 0.0,
+        "mask": None if mask is None else mask.tolist(),
+        "density": density,
+        # SR solver of both codes: 'cholesky', or 'cg' at tolerance cg_tol (NetKet: nk.optimizer.SR with
+        # jax.scipy.sparse.linalg.cg, the paper's configuration; lthbench: TrainConfig(sr_solver='cg'))
+        "sr_solver": args.solver,
+        "cg_tol": args.cg_tol,
+        "cg_maxiter": args.cg_maxiter,
     }
 
 
@@ -112,10 +144,38 @@ def _run_side(python: str, script: str, spec: dict, env: dict, verbose: bool) ->
     return result
 
 
+def _verdict(task: str, ratio: float) -> str:
+    if task not in GOALS:
+        return "no goal"
+    goal, stretch = GOALS[task]
+    return f"goal {goal}, stretch {stretch}: " + ("stretch met" if ratio >= stretch else
+                                                 "goal met" if ratio >= goal else "GOAL MISSED")
+
+
+def markdown_table(tasks, results, args, commit: str) -> str:
+    """The ready-to-paste table: one row per task, with the settings, date, commit and load."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",) * 3
+    lines = [f"`.venv/bin/python benchmarks/peer_netket.py --tasks {','.join(tasks)} --solver {args.solver}"
+             f"{f' --cg-tol {args.cg_tol}' if args.solver == 'cg' else ''} --steps {args.steps} --repeats {args.repeats}`, "
+             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, lthbench {commit}, "
+             f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} on {os.cpu_count()} cores", "",
+             f"| task | SR solver | NetKet s/step | lthbench s/step | NetKet / lthbench | goal / stretch |",
+             "|---|---|---:|---:|---:|---|"]
+    for task in tasks:
+        r = results[task]
+        nk_s = f"{r['netket']['seconds_per_step']:.4f}" if "netket" in r else "-"
+        lt_s = f"{r['lthbench']['seconds_per_step']:.4f}" if "lthbench" in r else "-"
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "-"
+        goal = "{} / {}".format(*GOALS[task]) if task in GOALS else "-"
+        solver = args.solver if args.solver == "cholesky" else f"cg tol {args.cg_tol:g}"
+        lines.append(f"| {TASKS[task]['title']} | {solver} | {nk_s} | {lt_s} | {ratio} | {goal} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--netket-python", default=str(DEFAULT_NETKET_PYTHON))
-    p.add_argument("--tasks", default="tfim,toric,exact", help="comma list of tfim, toric, exact")
+    p.add_argument("--tasks", default=DEFAULT_TASKS, help=f"comma list of {', '.join(TASKS)}")
     p.add_argument("--steps", type=int, default=50, help="timed steps per repeat (MC tasks)")
     p.add_argument("--exact-steps", type=int, default=5, help="timed steps per repeat (exact task)")
     p.add_argument("--exact-warmup-steps", type=int, default=3, help="untimed steps that compile (exact task)")
@@ -124,8 +184,13 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=1024)
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--n-discard", type=int, default=0, help="sweeps discarded per chain at every step (both)")
-    p.add_argument("--toric-star-flip-prob", type=float, default=0.0,
-                   help="task (b): probability of a star-flip proposal, else a single-spin flip (both codes)")
+    p.add_argument("--no-star-flips", dest="star_flips", action="store_false",
+                   help="task (b) with single-spin flips only (default: star flips with probability 0.5, both codes)")
+    p.add_argument("--solver", default="cholesky", choices=["cholesky", "cg"],
+                   help="SR solver of both codes (cg: NetKet's nk.optimizer.SR + jax cg with --nk-driver vmc+sr)")
+    p.add_argument("--cg-tol", type=float, default=1e-5, help="CG relative tolerance (both codes)")
+    p.add_argument("--cg-maxiter", type=int, default=None, help="CG iteration cap (both codes; default jax's 10 x size)")
+    p.add_argument("--markdown", action="store_true", help="print only the ready-to-paste markdown table at the end")
     p.add_argument("--lr", type=float, default=0.008)
     p.add_argument("--sr-shift", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -167,15 +232,16 @@ def main(argv=None) -> int:
                               text=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "lthbench"],
                                capture_output=True, text=True).stdout.strip()
-        print(f"# lthbench at {head}{' + uncommitted changes in lthbench/' if dirty else ''}")
+        head_line = f"{head}{' + uncommitted changes in lthbench/' if dirty else ''}"
+        print(f"# lthbench at {head_line}")
     except OSError:
-        pass
+        head_line = "?"
     print(f"# host {platform.node()}  {platform.machine()}  os.cpu_count()={os.cpu_count()}  "
           f"affinity={len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}")
     print(f"# env  JAX_PLATFORMS={env.get('JAX_PLATFORMS')}  XLA_FLAGS={env.get('XLA_FLAGS', '')!r}  "
           f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', '')!r}  OPENBLAS_NUM_THREADS={env.get('OPENBLAS_NUM_THREADS', '')!r}  (same environment for both codes)")
     print(f"# settings: samples={args.samples} chains={args.chains} sweep=N n_discard/step={args.n_discard} "
-          f"toric star flips={args.toric_star_flip_prob} "
+          f"toric star flips={0.5 if args.star_flips else 0.0} solver={args.solver} cg_tol={args.cg_tol} "
           f"lr={args.lr} sr_shift={args.sr_shift} warmup={args.warmup_steps} steps={args.steps} "
           f"(exact: warmup {args.exact_warmup_steps}, steps {args.exact_steps}) repeats={args.repeats} (median)")
 
@@ -204,18 +270,9 @@ def main(argv=None) -> int:
         if "netket" in results[task] and "lthbench" in results[task]:
             ratio = results[task]["netket"]["seconds_per_step"] / results[task]["lthbench"]["seconds_per_step"]
             results[task]["ratio"] = ratio
-            goal, stretch = GOALS[task]
-            verdict = "stretch met" if ratio >= stretch else ("goal met" if ratio >= goal else "GOAL MISSED")
-            print(f"  ratio NetKet/lthbench = {ratio:.2f}  (goal >= {goal}, stretch {stretch}: {verdict})")
-
-    print("\n| task | NetKet s/step | lthbench s/step | NetKet/lthbench |")
-    print("|---|---|---|---|")
-    for task in tasks:
-        r = results[task]
-        nk_s = f"{r['netket']['seconds_per_step']:.4f}" if "netket" in r else "-"
-        lt_s = f"{r['lthbench']['seconds_per_step']:.4f}" if "lthbench" in r else "-"
-        ratio = f"{r['ratio']:.1f}" if "ratio" in r else "-"
-        print(f"| {TASKS[task]['title']} | {nk_s} | {lt_s} | {ratio} |")
+            print(f"  ratio NetKet/lthbench = {ratio:.2f}  ({_verdict(task, ratio)})")
+    print()
+    print(markdown_table(tasks, results, args, head_line))
     if args.json:
         payload = {"args": vars(args), "results": results,
                    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),

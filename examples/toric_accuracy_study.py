@@ -29,7 +29,7 @@ import numpy as np
 from lthbench.nets import make_ansatz
 from lthbench.systems import toric
 from lthbench.vmc import TrainConfig, train
-from lthbench.vmc.train import exact_vector
+from lthbench.vmc import exact_vector
 
 
 def term_expectations(system, ansatz, params):

@@ -11,9 +11,9 @@ Kernels (seconds per call; samples/s = configurations per call / seconds):
                          proposals on every chain (configurations = n_samples);
   local_energy_fast      E_loc of n_samples configurations, single-layer fast path (FFNN, RBM only);
   local_energy_generic   E_loc of the same configurations, one forward pass per X-string partner;
-  sr_step                the SR direction as the trainer computes it for a dense net (`sr_direction`:
-                         structured sample-space Gram for single-layer nets, else the per-sample
-                         Jacobian through `lthbench.vmc.sr`);
+  sr_step                the SR direction of a dense net by the trainer's own estimator and SR
+                         transformation (`sr_direction`: structured sample-space Gram for single-layer
+                         nets, else the per-sample Jacobian, through `lthbench.vmc.sr`);
   train_step             one full `lthbench.vmc.train` step (sampling, E_loc, SR, update) of the dense net;
   train_step_pruned      the same with a random mask keeping PRUNED_DENSITY of every prunable leaf (a
                          masked net takes the trainer's per-sample-Jacobian SR path, as every pruning
@@ -190,36 +190,34 @@ def local_energy_kernel(case: Case, fast: bool) -> Kernel | None:
     return Kernel(name, _blocking(fn, params, samples(case)), case.n_samples)
 
 
-def sr_direction(ansatz, params, spins, eloc, shift: float = SR_SHIFT, path: str = "auto"):
-    """The SR-preconditioned gradient (a params pytree), the way `lthbench.vmc.train` computes it for a
-    dense net: X (B, P) float64 the centred, 1/sqrt(B)-scaled log-derivatives, y = 2 (E_loc - E) / sqrt(B)
-    (B,), direction = X^T (X X^T + shift)^{-1} y = (X^T X + shift)^{-1} X^T y.
+def sr_direction(ansatz, params, spins, eloc, shift: float = SR_SHIFT, path: str = "auto", solver: str = "cholesky"):
+    """The SR-preconditioned gradient (a params pytree) of a dense net, computed by the trainer's own
+    estimator (`lthbench.vmc.estimators.MonteCarlo.problem`) and SR transformation (`lthbench.vmc.sr`):
+    X (B, P) the centred, 1/sqrt(B)-scaled log-derivatives, y = 2 (E_loc - E) / sqrt(B) (B,),
+    direction = (X^T X + shift)^{-1} X^T y.
 
-    path 'auto': single-layer nets with P > B take 'structured' (the structured Gram and X^T v, no
-    per-sample Jacobian), others 'jacobian' (the per-sample Jacobian through the optax transformation
-    `lthbench.vmc.sr`).
+    path 'auto': the trainer's choice for the solver (Cholesky: single-layer nets with P > B take
+    'structured', the structured Gram and X^T v; others 'jacobian', the formed per-sample Jacobian;
+    CG: 'khatri-rao' for single-layer nets). solver: 'cholesky' | 'cg' (tolerance 1e-5, cold start).
     """
-    import jax
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
     from .masks import full_mask
     from .vmc import sr
-    from .vmc.train import _flat_jacobian, _single_layer_gram, _single_layer_xt
+    from .vmc.config import Static
+    from .vmc.estimators import MonteCarlo, Measured
 
     b = spins.shape[0]
-    flat, unravel = ravel_pytree(params)
-    y = 2.0 * (eloc - jnp.mean(eloc)) / jnp.sqrt(b)
-    if path == "auto":
-        path = "structured" if ansatz.single_layer is not None and flat.shape[0] > b else "jacobian"
-    if path == "structured":
-        gram = _single_layer_gram(ansatz, params, spins)
-        factor = jax.scipy.linalg.cho_factor(gram + shift * jnp.eye(b), lower=True)
-        return _single_layer_xt(ansatz, params, spins)(jax.scipy.linalg.cho_solve(factor, y))
-    jac = _flat_jacobian(ansatz, params, full_mask(params), spins)
-    x = (jac - jnp.mean(jac, axis=0)) / jnp.sqrt(b)
-    opt = sr(shift)
-    direction, _ = opt.update(unravel((x.T @ y).astype(flat.dtype)), opt.init(params), params, jacobian=x, residual=y)
+    st = Static(b, 1, 0.0, "sgd", float(shift), False, spins.shape[1], 0.0, 0, sr_solver=solver)
+    est = MonteCarlo(None, ansatz, st)
+    kinds = {"auto": est.kinds(ravel_pytree(params)[0].shape[0])[0], "structured": "structured",
+             "jacobian": "dense", "khatri-rao": "khatri-rao"}
+    energy = jnp.mean(eloc)
+    measured = Measured(None, energy, jnp.mean((eloc - energy) ** 2), (spins, eloc))
+    grad, jacobian = est.problem(kinds[path], params, full_mask(params), measured)
+    opt = sr(shift, solver=solver)
+    direction, _ = opt.update(grad, opt.init(params), params, jacobian=jacobian)
     return direction
 
 

@@ -66,6 +66,9 @@ class TaskSpec:
     exclude: tuple = ()
     reference_id: str = ""
     description: str = ""
+    sr_solver: str = "cholesky"  # 'cholesky' | 'cg' (see lthbench.vmc.TrainConfig)
+    cg_tol: float = 1e-5
+    cg_maxiter: int | None = None
 
     def train_config(self, n_steps: int):
         """The `lthbench.vmc.TrainConfig` for training this task's net for `n_steps` steps."""
@@ -82,6 +85,9 @@ class TaskSpec:
             "exact": self.exact,
             "star_flip_prob": self.star_flip_prob,
             "n_eval_steps": self.n_eval_steps,
+            "sr_solver": self.sr_solver,
+            "cg_tol": self.cg_tol,
+            "cg_maxiter": self.cg_maxiter,
         }
         return TrainConfig(**{k: v for k, v in wanted.items() if k in fields})
 

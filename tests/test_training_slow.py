@@ -72,3 +72,18 @@ def test_paper_settings_reach_target(system, alpha, n_steps, star, bound):
     # The reported energy is a Monte Carlo estimate: it agrees with the exact one within 4 error bars.
     assert abs(res.energy - exact.energy) <= 4 * res.energy_sigma
     assert rel_exact <= bound
+
+
+def test_cg_solver_trains_as_well_as_cholesky():
+    """Paired runs (same init and training keys), 1000 steps, seeds 0-2, on TFIM 4 x 4 alpha 5 and the
+    toric code 3 x 3 alpha 8 (star flips): the exact energies of the CG-trained states (tol 1e-5, warm
+    start) differ from the Cholesky-trained ones by |mean dE| <= 2 sigma of the paired differences.
+    `benchmarks/cg_accuracy.py` prints the same table (docs/accuracy.md)."""
+    from benchmarks.cg_accuracy import run_all
+
+    out = run_all(1000, [0, 1, 2], 1e-5, None)
+    for task, r in out.items():
+        print(f"\n{task}: dE {r['dE']}, mean {r['mean_dE']:.2e} +- {r['sigma']:.1e}; rel. errors Cholesky "
+              f"{r['rel_cholesky']}, CG {r['rel_cg']}")
+        assert r["agree"], (task, r)
+        assert max(r["rel_cg"]) <= 10 * max(r["rel_cholesky"]) + 1e-5

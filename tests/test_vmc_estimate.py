@@ -11,7 +11,7 @@ from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc.estimate import chain_statistics, local_energies, single_flip_log_ratios
 from lthbench.vmc.sr import dedup_buckets, sample_space_residual, solve, unique_samples
-from lthbench.vmc.train import _flat_jacobian, _single_layer_gram, _single_layer_xt
+from lthbench.vmc.qgt import flat_jacobian as _flat_jacobian, single_layer_gram as _single_layer_gram, single_layer_xt as _single_layer_xt
 
 SYSTEMS = [tfim((4, 4), 3.04438), toric(3, hx=0.3), toric(2, hx=0.1, hz=0.2)]
 

@@ -9,7 +9,7 @@ from lthbench.masks import apply_mask, full_mask
 from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc import TrainConfig, energy_gradient, evaluate, exact_vector, fidelity, ground_space_weight, train
-from lthbench.vmc.train import _flat_jacobian
+from lthbench.vmc.qgt import flat_jacobian as _flat_jacobian
 
 EXACT = TrainConfig(n_steps=0, exact=True)
 

@@ -9,9 +9,10 @@ from lthbench.masks import full_mask
 from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc import TrainConfig, evaluate, fidelity, train
-import importlib
+from lthbench.vmc.config import static_of
+from lthbench.vmc.programs import programs
+from lthbench.vmc.qgt import alive_cap
 
-train_module = importlib.import_module("lthbench.vmc.train")
 
 
 def _scaled(ansatz, seed, scale):
@@ -90,7 +91,7 @@ def test_one_compilation_for_many_masks():
     params = ansatz.init(jax.random.key(0))
     cfg = TrainConfig(n_steps=3, n_samples=64, n_eval_steps=1)
     train(system, ansatz, params, None, cfg, jax.random.key(0))
-    progs = train_module._programs(system, make_ansatz("ffnn", system, alpha=1), train_module._static(system, cfg))
+    progs = programs(system, make_ansatz("ffnn", system, alpha=1), static_of(system, cfg))
     before = progs["run_steps"]._cache_size()
     for k in range(3):
         mask = full_mask(params)
@@ -137,7 +138,7 @@ def test_sr_over_alive_parameters_equals_sr_over_all(exact, n_samples):
     alive = np.random.default_rng(3).random(mask["ffnn"]["w"].shape) < 0.25
     mask["ffnn"]["w"] = jnp.asarray(alive, dtype=jnp.float64)
     n_alive = int(alive.sum())
-    assert train_module.alive_cap(n_alive, 324) in (96, 128)
+    assert alive_cap(n_alive, 324) in (96, 128)
     runs = []
     for alive_only in (True, False):
         cfg = TrainConfig(n_steps=10, n_samples=n_samples, exact=exact, n_eval_steps=1, sr_alive_only=alive_only)
@@ -150,8 +151,26 @@ def test_sr_over_alive_parameters_equals_sr_over_all(exact, n_samples):
 
 
 def test_alive_cap_buckets():
-    cap = train_module.alive_cap
+    cap = alive_cap
     assert cap(100, 2592) == 128 and cap(129, 2592) == 192 and cap(1814, 2592) == 2048
     assert cap(2100, 2592) == 0  # the bucket (3072) is not below the parameter count
     assert cap(600, 640) == 0 and cap(2592, 2592) == 0
     assert cap(5000, 2 ** 20) == 6144
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["mc", "exact"])
+def test_cg_training_follows_cholesky_training_and_keeps_the_mask(exact):
+    """Same keys, CG at tol 1e-12 against Cholesky: the same samples, so after 5 steps the params agree
+    to 1e-6 relative; pruned weights exactly 0 under both."""
+    system = tfim((3, 3), 3.04438)
+    ansatz = make_ansatz("ffnn", system, alpha=2)
+    params = ansatz.init(jax.random.key(0))
+    mask = full_mask(params)
+    mask["ffnn"]["w"] = mask["ffnn"]["w"].at[::2, ::3].set(0.0)
+    base = dict(n_steps=5, n_samples=64, n_eval_steps=1, exact=exact, n_burn_in=10)
+    ref = train(system, ansatz, params, mask, TrainConfig(**base), jax.random.key(1))
+    cg = train(system, ansatz, params, mask, TrainConfig(sr_solver="cg", cg_tol=1e-12, **base), jax.random.key(1))
+    w_ref, w_cg = np.asarray(ref.params["ffnn"]["w"]), np.asarray(cg.params["ffnn"]["w"])
+    np.testing.assert_allclose(w_cg, w_ref, rtol=0, atol=1e-6 * np.abs(w_ref).max())
+    assert np.all(w_cg[::2, ::3] == 0) and np.all(w_ref[::2, ::3] == 0)
+    np.testing.assert_allclose(cg.energy_history, ref.energy_history, rtol=1e-8)

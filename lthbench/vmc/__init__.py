@@ -8,20 +8,33 @@ Public API (see docs/CONTRACTS.md):
   ground_space_weight(system, ansatz, params, ground_vectors) -> float
   exact_vector(system, ansatz, params) -> np.ndarray (normalised psi in basis-code order)
   energy_gradient(system, ansatz, params, mask, config, key) -> (energy, grad pytree)
+  sr(shift, solver=...), keep_pruned(): optax transformations (`lthbench.vmc.sr`)
+
+Modules: config (TrainConfig, results), sampler (Metropolis moves), estimate (local energies, chain
+statistics), exact_sum (full sums), qgt (the log-derivative matrix as an operator), cholesky and sr
+(SR solves, the optax transformation), estimators (the estimate half of a step), step (one step and
+its lax.scan loop), programs (compiled, cached), driver (the host loop), trainer (`train`), batched,
+sharding, observables.
 """
 
-from .sr import sr
-from .train import (
-    Evaluation,
-    TrainConfig,
-    TrainResult,
-    energy_gradient,
-    evaluate,
-    exact_vector,
-    fidelity,
-    ground_space_weight,
-    train,
-)
+from importlib import import_module
+
+from .config import Evaluation, TrainConfig, TrainResult
+from .sr import keep_pruned, sr
+
+# The trainer is loaded on first use (PEP 562), so that `import lthbench.vmc.sr` (the optax
+# transformation) and `lthbench.vmc.config` do not load it.
+_LAZY = {
+    "evaluate": "observables", "exact_vector": "observables", "fidelity": "observables",
+    "ground_space_weight": "observables", "energy_gradient": "trainer", "train": "trainer",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Evaluation",
@@ -32,6 +45,7 @@ __all__ = [
     "exact_vector",
     "fidelity",
     "ground_space_weight",
+    "keep_pruned",
     "sr",
     "train",
 ]

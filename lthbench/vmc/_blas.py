@@ -10,6 +10,7 @@ restores the previous count. If the library cannot be found it does nothing.
 from __future__ import annotations
 
 import contextlib
+import functools
 import ctypes
 import glob
 import os
@@ -52,3 +53,14 @@ def single_threaded_blas():
         yield
     finally:
         put(before)
+
+
+def blas1(fn):
+    """Decorator: run `fn` with OpenBLAS single-threaded (see `single_threaded_blas`)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with single_threaded_blas():
+            return fn(*args, **kwargs)
+
+    return wrapper

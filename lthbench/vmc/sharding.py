@@ -74,7 +74,7 @@ def train_sharded(system, ansatz, params, mask, config, key, *, devices=None, pr
     config.n_chains must be a multiple of the device count (Monte Carlo mode). Returns a TrainResult
     (params replicated on the devices; `np.asarray` gives a host copy).
     """
-    from .train import train
+    from .trainer import train
 
     placement = ChainSharding.over(devices)
     if not config.exact and config.n_chains % placement.n_devices:

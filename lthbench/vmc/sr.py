@@ -1,177 +1,151 @@
-"""Stochastic reconfiguration (SR) as an optax gradient transformation.
+"""Stochastic reconfiguration (SR) as an optax gradient transformation, with pluggable solvers.
 
-With real parameters and the weighted, centred log-derivative matrix X (rows = samples,
-X[s, k] = sqrt(w_s) (O_k(s) - <O_k>), w_s = 1/N_s for Monte Carlo or |psi(s)|^2 / <psi|psi> in exact
-mode), the quantum geometric tensor is S = X^T X and the energy gradient is g = X^T y with
-y[s] = 2 sqrt(w_s) (E_loc(s) - E). SR replaces g by (S + shift I)^{-1} g, solved by Cholesky in the
-smaller space:
+SR replaces the energy gradient F (the `updates` it is given) by the solution d of (S + shift I) d = F,
+S = X^T X the quantum geometric tensor of the batch. It takes the log-derivative matrix X through
+`update`'s extra argument `jacobian`: a (B, P) array (with `residual` y = the centred, scaled local
+energies, F = X^T y, and optionally `gram` and `groups`), or one of the operators of `lthbench.vmc.qgt`.
 
-  * parameter space (P <= N_s):  (X^T X + shift I) d = g;
-  * sample space    (P >  N_s):  d = X^T (X X^T + shift I)^{-1} y   (the same d, by the push-through
-    identity), which needs the residual y as well as g.
+Solvers:
+  * 'cholesky': exact, in parameter or sample space, over the distinct samples when given
+    (`lthbench.vmc.cholesky`);
+  * 'cg': conjugate gradients (`jax.scipy.sparse.linalg.cg`, NetKet's semantics: stop when
+    ||(S + shift) d - F|| <= tol ||F||, at most `maxiter` iterations), using only S v products (for a
+    single-layer net, `KhatriRaoJacobian` never forms X); with `warm_start` the state keeps the last
+    solution and the next solve starts there (NetKet's `solver_restart=False`).
 
-Pruned weights have all-zero columns of X (the net sees params * mask) and zero gradient, so their
-component of d is exactly 0 in either space; the trainer masks the update as well.
+Pruned weights have zero columns of X and zero F, so both solvers leave them exactly 0.
 
-Repeated samples (a Monte Carlo batch of a concentrated state holds many copies of the same
-configuration: ~640 distinct among 1024 for the trained 3 x 3 toric code) give identical rows of X
-and identical y. With `groups = unique_samples(spins)` the solve runs over the U distinct rows,
-weighted by the square roots of their multiplicities, which is exact: the sample-space system
-becomes U x U (Cholesky U^3 / 3 instead of B^3 / 3) and the parameter-space QGT sums U rows instead
-of B. U is rounded up to one of `dedup_buckets(B)` (one `lax.switch` branch each) so that shapes
-stay static.
-
-Use: `optax.chain(sr(1e-3), optax.sgd(lr))`, calling `update(grads, state, params, jacobian=X,
-residual=y)`.
+Use: `optax.chain(sr(1e-3), optax.sgd(lr), keep_pruned())`, calling
+`update(grads, state, params, jacobian=X, residual=y, mask=mask)`.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
+from ..masks import apply_mask
+from .cholesky import (  # noqa: F401  (re-exported: the Cholesky numerics' historical home)
+    SampleGroups,
+    dedup_buckets,
+    sample_space_residual,
+    solve,
+    symmetric_gram,
+    unique_samples,
+)
+from .qgt import DenseJacobian, FormedQGT, KhatriRaoJacobian, SingleLayerGram, scatter
+
+SOLVERS = ("cholesky", "cg")
+
 
 class SRState(NamedTuple):
-    pass
+    """last: the previous solution (P,) float64 (CG with warm start), else None."""
+
+    last: Any = None
 
 
-def symmetric_gram(w, n_blocks: int = 8):
-    """w^T w computing only the upper block triangle (n_blocks (n_blocks + 1) / 2 of n_blocks^2 products)."""
-    n = w.shape[1]
-    if n < 256:
-        return w.T @ w
-    edges = np.linspace(0, n, n_blocks + 1).astype(int)
-    cols = [w[:, a:b] for a, b in zip(edges[:-1], edges[1:])]
-    upper = {(i, j): cols[i].T @ cols[j] for i in range(n_blocks) for j in range(i, n_blocks)}
-    return jnp.block([[upper[(i, j)] if j >= i else upper[(j, i)].T for j in range(n_blocks)] for i in range(n_blocks)])
+def _compact(alive, vec):
+    idx, valid = alive
+    return vec[idx] * valid
 
 
-class SampleGroups(NamedTuple):
-    """Distinct configurations of a batch of B samples (all arrays padded to length B).
+def cholesky_direction(jacobian, grad_flat, shift: float, space: str = "auto"):
+    """(S + shift I)^{-1} F by Cholesky: (P,) float64, for any `jacobian` operator but Khatri-Rao."""
+    if isinstance(jacobian, SingleLayerGram):
+        a = sample_space_residual(jacobian.gram, jacobian.residual, shift, jacobian.groups)
+        return ravel_pytree(jacobian.xt(a))[0]
+    if isinstance(jacobian, FormedQGT):
+        s_mat = jacobian.s + shift * jnp.eye(jacobian.s.shape[0])
+        factor = jax.scipy.linalg.cho_factor(s_mat, lower=True)
+        if jacobian.alive is None:
+            return jax.scipy.linalg.cho_solve(factor, grad_flat)
+        idx, valid = jacobian.alive
+        return scatter(jax.scipy.linalg.cho_solve(factor, grad_flat[idx] * valid), idx, valid, grad_flat.shape[0])
+    if isinstance(jacobian, DenseJacobian):
+        if jacobian.alive is None:
+            return solve(jacobian.x, jacobian.residual, grad_flat, shift, space, groups=jacobian.groups)
+        idx, valid = jacobian.alive
+        xc = jacobian.x[:, idx] * valid
+        dc = solve(xc, jacobian.residual, grad_flat[idx] * valid, shift, space, groups=jacobian.groups)
+        return scatter(dc, idx, valid, grad_flat.shape[0])
+    raise TypeError(f"the Cholesky SR solver cannot use a {type(jacobian).__name__}")
 
-    first: (B,) int, index of one sample of each distinct configuration (padding: any index);
-    count: (B,) float64, its multiplicity (padding: 0);
-    inverse: (B,) int, the group of every sample (< n_unique);
-    n_unique: () int, the number U of distinct configurations.
+
+def cg_direction(jacobian, grad_flat, shift: float, x0=None, tol: float = 1e-5, maxiter: int | None = None):
+    """(S + shift I)^{-1} F by conjugate gradients from x0 (None: zero), with S v from `jacobian`
+    (any operator with `matvec`), over its alive columns when it has them. (P,) float64."""
+    alive = getattr(jacobian, "alive", None)
+    matvec, n_params = jacobian.matvec, grad_flat.shape[0]
+    if alive is not None:
+        if isinstance(jacobian, DenseJacobian):
+            matvec = DenseJacobian(jacobian.x[:, alive[0]] * alive[1]).matvec
+        grad_flat, x0 = _compact(alive, grad_flat), None if x0 is None else _compact(alive, x0)
+    d, _ = jax.scipy.sparse.linalg.cg(lambda v: matvec(v) + shift * v, grad_flat, x0=x0, tol=tol, atol=0.0,
+                                      maxiter=maxiter)
+    return d if alive is None else scatter(d, alive[0], alive[1], n_params)
+
+
+_OPERATORS = (DenseJacobian, SingleLayerGram, FormedQGT, KhatriRaoJacobian)
+
+
+def _direction(solver, jacobian, g, shift, space, last, tol, maxiter, residual, gram, groups):
+    """The SR direction (P,) float64 for one `update` call (see `sr`)."""
+    if not isinstance(jacobian, _OPERATORS):  # a raw X (B, P) with its residual, gram, groups
+        x = jnp.asarray(jacobian, jnp.float64)
+        if solver == "cg":
+            return cg_direction(DenseJacobian(x), g, shift, last, tol, maxiter)
+        y = None if residual is None else jnp.asarray(residual, jnp.float64)
+        return solve(x, y, g, shift, space, None if gram is None else jnp.asarray(gram, jnp.float64), groups)
+    if solver == "cg":
+        return cg_direction(jacobian, g, shift, last, tol, maxiter)
+    return cholesky_direction(jacobian, g, shift, space)
+
+
+def sr(shift: float, space: str = "auto", solver: str = "cholesky", tol: float = 1e-5,
+       maxiter: int | None = None, warm_start: bool = False) -> optax.GradientTransformationExtraArgs:
+    """SR preconditioner with diagonal shift `shift` (> 0) and `solver` ('cholesky' | 'cg').
+
+    Extra args of update: jacobian (an operator of `lthbench.vmc.qgt`, or X (B, P) with residual y (B,),
+    optionally gram = X X^T (B, B) and groups = `unique_samples(spins)` of the rows of X). Other extra
+    args are ignored. space: 'auto' | 'parameter' | 'sample' (Cholesky with a dense X). tol, maxiter,
+    warm_start: CG only.
     """
+    if solver not in SOLVERS:
+        raise ValueError(f"SR solver must be one of {SOLVERS}, got {solver!r}")
+    keep = solver == "cg" and warm_start
 
-    first: jax.Array
-    count: jax.Array
-    inverse: jax.Array
-    n_unique: jax.Array
+    def init_fn(params):
+        if not keep:
+            return SRState()
+        return SRState(jnp.zeros(ravel_pytree(params)[0].shape, jnp.float64))
 
+    def update_fn(updates, state, params=None, *, jacobian, residual=None, gram=None, groups=None, **extra):
+        del extra
+        flat, _ = ravel_pytree(updates)
+        g = flat.astype(jnp.float64)
+        # the direction in the params' dtype (the gradient may come in float64 for a float32 net)
+        like, unravel = ravel_pytree(updates if params is None else params)
+        d = _direction(solver, jacobian, g, shift, space, state.last if keep else None, tol, maxiter,
+                       residual, gram, groups)
+        return unravel(d.astype(like.dtype)), SRState(d) if keep else state
 
-def unique_samples(spins) -> SampleGroups:
-    """Group identical rows of `spins` (B, N) of +-1 values. Jittable (static size B)."""
-    n_samples, n_spins = spins.shape
-    bits = (spins > 0).astype(jnp.int64)
-    width = 62  # bits per int64 word
-    n_words = -(-n_spins // width)
-    pad = n_words * width - n_spins
-    bits = jnp.pad(bits, ((0, 0), (0, pad))).reshape(n_samples, n_words, width)
-    words = jnp.sum(bits << jnp.arange(width, dtype=jnp.int64), axis=-1)  # (B, W)
-    kw = dict(size=n_samples, fill_value=0, return_index=True, return_inverse=True, return_counts=True)
-    if n_words == 1:
-        _, first, inverse, count = jnp.unique(words[:, 0], **kw)
-    else:
-        _, first, inverse, count = jnp.unique(words, axis=0, **kw)
-    return SampleGroups(first, count.astype(jnp.float64), inverse.reshape(-1), jnp.sum(count > 0))
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-def dedup_buckets(n_samples: int) -> tuple[int, ...]:
-    """Static sizes of the deduplicated solve: B/4, 3B/8, ..., B (rounded up)."""
-    return tuple(sorted({max(1, -(-n_samples * k // 8)) for k in range(2, 9)}))
-
-
-def _bucketed(groups: SampleGroups, n_samples: int, branch):
-    """Run `branch(m)` for the smallest bucket m >= U (via lax.switch over the buckets)."""
-    buckets = dedup_buckets(n_samples)
-    which = jnp.searchsorted(jnp.asarray(buckets), groups.n_unique, side="left")
-    return jax.lax.switch(jnp.minimum(which, len(buckets) - 1), [lambda m=m: branch(m) for m in buckets])
-
-
-def sample_space_residual(gram, residual, shift: float, groups: SampleGroups | None = None, *, jacobian=None):
-    """a = (K + shift I)^{-1} y, K = X X^T (B, B), y (B,): the SR direction is then X^T a.
-
-    K is `gram`, or formed from `jacobian` X (B, P) when gram is None. With `groups`, the system is
-    solved over the distinct samples: K_u = sqrt(c) K[first][:, first] sqrt(c) (c: multiplicities),
-    z = (sum of y over each group) / sqrt(c), a_u = (K_u + shift)^{-1} z, a = a_u[inverse] / sqrt(c).
-    That is the same a, since rows of X and entries of y repeat within a group.
-    """
-    n = residual.shape[0]
-    if groups is None:
-        k = symmetric_gram(jacobian.T) if gram is None else gram
-        factor = jax.scipy.linalg.cho_factor(k + shift * jnp.eye(n, dtype=k.dtype), lower=True)
-        return jax.scipy.linalg.cho_solve(factor, residual)
-    root = jnp.sqrt(groups.count)
-
-    def branch(m):
-        if m == n:  # (nearly) all distinct: the plain solve, without the gathers
-            return sample_space_residual(gram, residual, shift, None, jacobian=jacobian)
-        idx, r = groups.first[:m], root[:m]
-        if gram is None:
-            k = symmetric_gram((jacobian[idx] * r[:, None]).T)
-        else:
-            k = gram[idx][:, idx] * r[:, None] * r[None, :]
-        k = k + shift * jnp.eye(m, dtype=k.dtype)
-        z = jax.ops.segment_sum(residual, groups.inverse, num_segments=m) / jnp.where(r > 0, r, 1.0)
-        a_u = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(k, lower=True), z)
-        return a_u[groups.inverse] / root[groups.inverse]
-
-    return _bucketed(groups, n, branch)
-
-
-def _parameter_space_gram(jacobian, groups: SampleGroups | None):
-    """X^T X (P, P), over the distinct rows weighted by their multiplicities when `groups` is given."""
-    if groups is None:
-        return symmetric_gram(jacobian)
-    root = jnp.sqrt(groups.count)
-    n = jacobian.shape[0]
-    return _bucketed(groups, n, lambda m: symmetric_gram(jacobian if m == n else jacobian[groups.first[:m]] * root[:m, None]))
-
-
-def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto", gram=None,
-          groups: SampleGroups | None = None):
-    """The SR direction (X^T X + shift)^{-1} g as a flat vector. space: 'auto' | 'parameter' | 'sample'.
-
-    gram: optional precomputed X X^T (N_s, N_s), used by the sample-space solve (single-layer nets
-    have a cheap structured Gram matrix, see `lthbench.vmc.train`).
-    groups: optional `unique_samples(spins)` of the rows of X: solve over the distinct samples.
-    """
-    n_samples, n_params = jacobian.shape
-    if space == "auto":
-        space = "parameter" if n_params <= n_samples else "sample"
-    if space == "parameter":
-        s = _parameter_space_gram(jacobian, groups) + shift * jnp.eye(n_params, dtype=jacobian.dtype)
-        factor = jax.scipy.linalg.cho_factor(s, lower=True)
-        return jax.scipy.linalg.cho_solve(factor, grad_flat)
-    if residual is None:
-        raise ValueError("sample-space SR needs the residual y (g = X^T y)")
-    return jacobian.T @ sample_space_residual(gram, residual, shift, groups, jacobian=jacobian)
-
-
-def sr(shift: float, space: str = "auto") -> optax.GradientTransformationExtraArgs:
-    """SR preconditioner with diagonal shift `shift`.
-
-    Extra args: jacobian X (N_s, P), residual y (N_s,), optionally gram = X X^T (N_s, N_s) and
-    groups = `unique_samples(spins)` of the rows of X.
-    """
+def keep_pruned() -> optax.GradientTransformationExtraArgs:
+    """Multiply the updates by the extra argument `mask` (a pytree like the updates; None: no-op),
+    so pruned weights get exactly zero updates whatever the optimiser before it did (Adam's moments)."""
 
     def init_fn(params):
         del params
-        return SRState()
+        return optax.EmptyState()
 
-    def update_fn(updates, state, params=None, *, jacobian, residual=None, gram=None, groups=None, **extra):
+    def update_fn(updates, state, params=None, *, mask=None, **extra):
         del params, extra
-        flat, unravel = ravel_pytree(updates)
-        f64 = jnp.float64
-        d = solve(jacobian.astype(f64), None if residual is None else residual.astype(f64),
-                  flat.astype(f64), shift, space, None if gram is None else gram.astype(f64), groups)
-        return unravel(d.astype(flat.dtype)), state
+        return (updates if mask is None else apply_mask(updates, mask)), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
