@@ -513,7 +513,7 @@ def total_steps(task: TaskSpec, n_rounds: int | None = None, n_controls: int = 3
 # pay one pass per partner; full-sum mode touches all 2^N configurations once), and solves SR:
 # - a dense single-layer net with more weights than samples: the structured Gram, 2 B^2 (N + H);
 # - otherwise the per-sample Jacobian (2 B P) and a solve over C columns, C = the alive-parameter bucket
-#   (`lthbench.vmc.train.alive_cap`) or all P: B C^2 + C^3 / 3 in parameter space (C <= B), else
+#   (`lthbench.vmc.qgt.alive_cap`) or all P: B C^2 + C^3 / 3 in parameter space (C <= B), else
 #   2 B^2 C + B^3 / 3 in sample space. So a pruned FFNN step costs more than the dense one until few
 #   weights are left (measured: docs/tasks.md).
 # An evaluation step samples and evaluates but solves nothing; each compiled program costs
@@ -544,7 +544,7 @@ def _flop_parts(task: TaskSpec, n_alive: int | None) -> tuple[float, float]:
     forward = 6.0 * n_params * configs
     if task.sr_shift is None:
         return forward, 0.0
-    from .vmc.train import alive_cap  # lazy: the training layer only for the SR bucket sizes
+    from .vmc.qgt import alive_cap  # lazy: the training layer only for the SR bucket sizes
 
     cap = alive_cap(alive, weights)
     width = cap or weights
@@ -600,8 +600,8 @@ def _chain_seconds(task: TaskSpec, n_rounds: int | None, n_controls: int, gpu: b
 
 def n_programs(task: TaskSpec, n_rounds: int | None = None) -> int:
     """Programs one seed's chain compiles: one per alive-parameter SR bucket its cells train in
-    (`lthbench.vmc.train.alive_cap`; 0 = all parameters, the dense net included), plus evaluation."""
-    from .vmc.train import alive_cap  # lazy: the training layer only for the SR bucket sizes
+    (`lthbench.vmc.qgt.alive_cap`; 0 = all parameters, the dense net included), plus evaluation."""
+    from .vmc.qgt import alive_cap  # lazy: the training layer only for the SR bucket sizes
 
     weights = dense_weight_count(task)
     return len({alive_cap(a, weights) for a in task.alive_schedule(n_rounds)}) + 1
