@@ -47,6 +47,7 @@ class GateTask:
     controls: tuple = ()
     seeds: tuple = (0,)
     stat_seeds: tuple = ()
+    cost: float = 10.0  # rough relative cost of the fixed-key seeds, for sharing tasks among workers
 
     @property
     def monte_carlo(self) -> bool:
@@ -66,27 +67,27 @@ GATE_TASKS = (
     GateTask("tfim3x3-exact", _spec("tfim3x3-exact", TFIM3, "ffnn", (("alpha", 1.0),), dense_steps=200,
                                     round_steps=50, exact=True, n_eval_steps=1, prune_fraction=0.5, n_rounds=2,
                                     control_every=2),
-             controls=("ticket", "reinit", "random-mask")),
+             controls=("ticket", "reinit", "random-mask"), cost=14.0),
     # Toric code 2 x 2, FFNN alpha 2, exact, Adam + SR, rewind to step 50, ticket control every round.
     GateTask("toric2-exact", _spec("toric2-exact", "toric-2", "ffnn", (("alpha", 2.0),), dense_steps=150,
                                    round_steps=50, optimizer="adam", learning_rate=0.004, exact=True,
                                    n_eval_steps=1, prune_fraction=0.3, n_rounds=2, control_every=1),
-             rewind_to="step:50", controls=("ticket",)),
+             rewind_to="step:50", controls=("ticket",), cost=10.0),
     # TFIM 3 x 3, ResCNN nf 2 nb 1 (float32; two prunable kernels, the embedding never pruned), exact,
     # one global threshold.
     GateTask("tfim3x3-rescnn", _spec("tfim3x3-rescnn", TFIM3, "rescnn", (("nb", 1), ("nf", 2)), dense_steps=100,
                                      round_steps=30, learning_rate=0.004, exact=True, n_eval_steps=1,
-                                     prune_fraction=0.3, n_rounds=1, scope="global")),
+                                     prune_fraction=0.3, n_rounds=1, scope="global"), cost=19.0),
     # TFIM 3 x 3 Monte Carlo (single-spin Metropolis, 128 samples on 16 chains, fast-path E_loc, SR over
     # distinct samples), FFNN alpha 2; three fixed-key seeds and the stored across-seed distribution.
     GateTask("tfim3x3-mc", _spec("tfim3x3-mc", TFIM3, "ffnn", (("alpha", 2.0),), dense_steps=100, round_steps=30,
                                  n_samples=128, n_chains=16, n_eval_steps=10, prune_fraction=0.3, n_rounds=1),
-             seeds=(0, 1, 2), stat_seeds=STAT_SEEDS),
+             seeds=(0, 1, 2), stat_seeds=STAT_SEEDS, cost=34.0),
     # Toric code 2 x 2 Monte Carlo with star-flip proposals (p = 0.5), 64 samples on 8 chains.
     GateTask("toric2-mc", _spec("toric2-mc", "toric-2", "ffnn", (("alpha", 1.0),), dense_steps=100, round_steps=30,
                                 n_samples=64, n_chains=8, star_flip_prob=0.5, n_eval_steps=10, prune_fraction=0.3,
                                 n_rounds=1),
-             seeds=(0, 1, 2), stat_seeds=STAT_SEEDS),
+             seeds=(0, 1, 2), stat_seeds=STAT_SEEDS, cost=23.0),
 )
 
 
