@@ -16,6 +16,7 @@ vanished, or a Monte Carlo cell's distribution shifted (one line each on stderr,
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -69,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
                    help="with --update: a pure addition of cells under the same NUMERICS_VERSION")
     p.add_argument("--mutate", metavar="NAMES", help="'all' or comma-separated mutation names: the mutation test")
     p.add_argument("--report", metavar="FILE", help="with --mutate: write the report table (markdown) here")
+    p.add_argument("--jobs", type=int, default=1, help="with --mutate: mutations run at once (default 1)")
     p.add_argument("--list-knobs", action="store_true", help="print the coverage table and the mutations")
     p.add_argument("--apply-mutation", metavar="NAME", help=argparse.SUPPRESS)  # the child of --mutate
     p.add_argument("--worker", metavar="OUT", help=argparse.SUPPRESS)  # a worker process (see run_jobs)
@@ -286,11 +288,15 @@ def mutate(args) -> int:
     todo = [coverage.mutation(n) for n in names]
     load_reference(args.reference)
     results = []
-    for m in todo:
-        r = run_mutation(m, args.reference)
-        results.append(r)
-        print(f"{'caught' if r['caught'] else 'MISSED'} {m.name} ({m.knob}): exit {r['rc']}, {len(r['moved'])} values "
-              f"moved, {r['seconds']:.0f} s; {r['first']}", flush=True)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(run_mutation, m, args.reference): m for m in todo}
+        for fut in concurrent.futures.as_completed(futures):
+            r, m = fut.result(), futures[fut]
+            results.append(r)
+            print(f"{'caught' if r['caught'] else 'MISSED'} {m.name} ({m.knob}): exit {r['rc']}, {len(r['moved'])} "
+                  f"values moved, {r['seconds']:.0f} s; {r['first']}", flush=True)
+    order = {m.name: i for i, m in enumerate(todo)}
+    results.sort(key=lambda r: order[r["name"]])
     n_caught = sum(r["caught"] for r in results)
     print(f"mutation test: {n_caught} of {len(results)} mutations caught (kill rate {n_caught / len(results):.0%})")
     if args.report:
