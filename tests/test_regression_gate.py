@@ -180,18 +180,17 @@ def test_gate_refuses_another_numerics_version_and_bad_input(tmp_path, capsys):
     assert "NUMERICS_VERSION" in err[0]
 
 
-def test_gate_passes_and_an_intended_change_names_each_moved_value_with_both_numbers(capsys):
-    """A real run of one gate task: passes against the committed reference; with its optimiser swapped (adam -> sgd,
-    injected as the mutation test does, in the gate's worker process) it exits 1 and each moved value's
-    line carries the stored number exactly as the reference file has it and the new measured one."""
+def test_an_intended_change_names_each_moved_value_with_both_numbers(capsys):
+    """A real run of one gate task with its optimiser swapped (adam -> sgd, injected as the mutation test
+    does, in the gate's worker process): exit 1, and each moved value's line carries the stored number
+    exactly as the reference file has it and the new measured one. (That the unchanged code reproduces
+    the reference is what CI's gate step checks, right after the tests.)"""
     task = "toric2-exact"
     ref = reference.load_reference()
-    assert regression.main(["--only", task]) == 0
-    out = capsys.readouterr().out
-    assert "accuracy gate: passed" in out and f"{task}: 62 of 62 values equal" in out
-
     assert regression.main(["--only", task, "--apply-mutation", "optimizer swap"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    out, err = capsys.readouterr()
+    assert f"mutation 'optimizer swap'" in out
+    err = err.strip().splitlines()
     assert err[-1].startswith("accuracy gate:") and "change(s)" in err[-1]
     moved = [line for line in err[:-1] if line.startswith("MOVED")]
     assert moved and len(moved) == len(err) - 1
