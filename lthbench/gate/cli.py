@@ -220,7 +220,8 @@ def run_jobs(jobs: list[tuple[str, tuple]], mutation: str | None = None) -> tupl
                                             for a in ("--job", f"{name}:{','.join(map(str, seeds))}")]
             argv += ["--apply-mutation", mutation] if mutation else []
             # pinned before anything is imported (so XLA's thread pool and BLAS see one CPU)
-            boot = (f"import os, sys; os.sched_setaffinity(0, {{{cpus[i % len(cpus)]}}}); sys.argv = {['lthbench'] + argv!r}; "
+            cpu = cpus[(i + os.getpid()) % len(cpus)]  # concurrent gates (the mutation test) spread over CPUs
+            boot = (f"import os, sys; os.sched_setaffinity(0, {{{cpu}}}); sys.argv = {['lthbench'] + argv!r}; "
                     "import runpy; runpy.run_module('lthbench.regression', run_name='__main__')")
             procs.append((subprocess.Popen([sys.executable, "-c", boot], env=env, stdout=subprocess.PIPE,
                                            stderr=subprocess.PIPE, text=True), out))
