@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "asv-results"
-DEFAULT_BENCH = r"^throughput\.(MetropolisSweep\.time_sweep|LocalEnergyFast|SRStep)"
+DEFAULT_BENCH = r"^throughput\.LocalEnergyFast"
 QUICK_ATTRS = ["-a", "rounds=1", "-a", "repeat=3", "-a", "warmup_time=0"]
 
 

@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -167,7 +168,7 @@ def update(args, argv: list[str]) -> int:
         print(f"{gt.name}: {sum(task_of(n) == gt.name for n in values)} values, {walls[gt.name]:.1f} s", flush=True)
     new, entry = updated_reference(
         old, values=values, distributions=distributions, walls=walls, tasks=[gt.name for gt in tasks],
-        numerics_version=NUMERICS_VERSION, why=args.why, command=f"{PROG} " + " ".join(argv), commit=git_commit(),
+        numerics_version=NUMERICS_VERSION, why=args.why, command=f"{PROG} " + shlex.join(argv), commit=git_commit(),
         machine=machine(), platform_info=platform_info())
     if args.same_numerics:
         check_pure_addition(entry)
