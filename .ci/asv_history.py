@@ -59,8 +59,14 @@ def ensure_machine(machine: str) -> None:
                    capture_output=True, text=True, check=True)
 
 
+def env_name() -> str:
+    """asv's name of the 'existing' environment of this interpreter (it encodes the interpreter's path, so
+    results from another checkout's virtualenv are another series)."""
+    return "existing-py_" + sys.executable.strip("/").replace("/", "_")
+
+
 def has_results(commit: str, machine: str) -> bool:
-    return any((RESULTS / machine).glob(f"{commit[:8]}-*.json"))
+    return (RESULTS / machine / f"{commit[:8]}-{env_name()}.json").exists()
 
 
 def record(commit: str, machine: str, bench: str, attrs: list[str]) -> int:
