@@ -162,16 +162,24 @@ def config_patch(changes: dict):
 
 
 def dtype_swap_patch():
-    """make_ansatz returns the same net with float32 <-> float64 parameters."""
+    """make_ansatz returns the same net with its parameters stored in the other float dtype (float64 <->
+    float32): init casts them, log_psi casts them back to the net's own dtype (a conv needs one dtype), so
+    the parameters, gradients and SR updates are rounded to the other precision."""
     from .. import nets
 
     original = nets.make_ansatz
 
     def make_ansatz(name, system, **hyper):
         a = original(name, system, **hyper)
-        new = jnp.float32 if jnp.dtype(a.dtype) == jnp.float64 else jnp.float64
-        init = a.init
-        return dataclasses.replace(a, dtype=new, init=lambda key: jax.tree_util.tree_map(lambda p: p.astype(new), init(key)))
+        own = jnp.dtype(a.dtype)
+        new = jnp.float32 if own == jnp.float64 else jnp.float64
+        init, log_psi = a.init, a.log_psi
+
+        def cast(params, dtype):
+            return jax.tree_util.tree_map(lambda p: p.astype(dtype), params)
+
+        return dataclasses.replace(a, dtype=new, init=lambda key: cast(init(key), new),
+                                   log_psi=lambda params, spins: log_psi(cast(params, own), spins))
 
     return replaced(nets, "make_ansatz", make_ansatz)
 
@@ -247,7 +255,7 @@ MUTATIONS = [
              run={"rewind_to": lambda r: "init" if r == "trained" else f"step:{int(int(r.split(':')[1]) * 1.5)}"}),
     Mutation("controls drop random-mask", "run:controls", "controls (ticket, reinit, random-mask) -> (ticket, reinit)",
              run={"controls": lambda c: tuple(n for n in c if n != "random-mask")}),
-    Mutation("dtype swap", "code:ansatz-dtype", "parameters float64 <-> float32 (make_ansatz patched)",
+    Mutation("dtype swap", "code:ansatz-dtype", "parameters stored as float32 (FFNN) / float64 (ResCNN) (make_ansatz patched)",
              patch=dtype_swap_patch),
     Mutation("reference row x(1+1e-8)", "code:reference-row", "reference energy x (1 + 1e-8) (reference_energy patched)",
              patch=reference_row_patch),
