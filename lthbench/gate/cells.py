@@ -78,6 +78,12 @@ GATE_TASKS = (
     GateTask("tfim3x3-rescnn", _spec("tfim3x3-rescnn", TFIM3, "rescnn", (("nb", 1), ("nf", 2)), dense_steps=100,
                                      round_steps=30, learning_rate=0.004, exact=True, n_eval_steps=1,
                                      prune_fraction=0.3, n_rounds=1, scope="global"), cost=19.0),
+    # The same ResCNN with p = 0.32, where the scope decides the count: global rint(0.32 * 72) = 23 weights,
+    # layer 2 x rint(0.32 * 36) = 24 (at p = 0.3 both give 22, and the 22 smallest weights happened to
+    # split 11 / 11, so the scope mutation was not seen by tfim3x3-rescnn).
+    GateTask("tfim3x3-rescnn-p32", _spec("tfim3x3-rescnn-p32", TFIM3, "rescnn", (("nb", 1), ("nf", 2)), dense_steps=20,
+                                         round_steps=10, learning_rate=0.004, exact=True, n_eval_steps=1,
+                                         prune_fraction=0.32, n_rounds=1, scope="global"), cost=12.0),
     # TFIM 3 x 3 Monte Carlo (single-spin Metropolis, 128 samples on 16 chains, fast-path E_loc, SR over
     # distinct samples), FFNN alpha 2; three fixed-key seeds and the stored across-seed distribution.
     GateTask("tfim3x3-mc", _spec("tfim3x3-mc", TFIM3, "ffnn", (("alpha", 2.0),), dense_steps=100, round_steps=30,
@@ -156,5 +162,5 @@ def run_gate_task(gt: GateTask, seeds=None) -> tuple[dict[str, float], float]:
 
 if "sr_solver" in {f.name for f in dataclasses.fields(TaskSpec)}:
     # The CG solver path (vmccore's SR solvers, issue 13): the Monte Carlo TFIM task solved by CG.
-    GATE_TASKS += (GateTask("tfim3x3-mc-cg", dataclasses.replace(GATE_TASKS[3].spec, id="gate-tfim3x3-mc-cg",
+    GATE_TASKS += (GateTask("tfim3x3-mc-cg", dataclasses.replace(GATE_TASKS[4].spec, id="gate-tfim3x3-mc-cg",
                                                                  sr_solver="cg")),)

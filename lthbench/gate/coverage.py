@@ -59,7 +59,7 @@ KNOBS = {
     "prune_fraction": Knob("fraction of alive weights removed per round", ("tfim3x3-exact/imp@r[12]",)),
     "n_rounds": Knob("number of pruning rounds", ALL_EXACT_TFIM),
     "control_every": Knob("rounds that get controls", ("toric2-exact/ticket@*",)),
-    "scope": Knob("pruning scope layer | global", ("tfim3x3-rescnn/imp@r1",)),
+    "scope": Knob("pruning scope layer | global", ("tfim3x3-rescnn-p32/imp@r1",)),
     "exclude": Knob("parameter names never pruned", ("tfim3x3-rescnn/imp@r1",)),
     "reference_id": Knob("the reference row the error is scored against", ALL_EXACT_TFIM),
     # TrainConfig fields that TaskSpec does not set (their defaults are part of every task)
