@@ -53,9 +53,10 @@ VARIABLES = {
 # Per-task variables.
 TASK_VARIABLES = {
     "reference_energy": ("energy unit of the task's Hamiltonian", "reference ground-state energy E_ref"),
+    "reference_uncertainty": ("energy unit of the task's Hamiltonian", "stated absolute uncertainty of E_ref (NaN: unknown)"),
     "n_spins": ("spins", "number of spins N"),
 }
-RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source",)
+RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source", "reference_method")
 
 
 @dataclass(frozen=True, order=True)
@@ -289,6 +290,7 @@ def normalize_record(record: dict) -> dict:
     if not math.isnan(out["diverged"]):
         out["diverged"] = float(int(bool(out["diverged"])))
     out["reference_source"] = str(out.get("reference_source") or "")
+    out["reference_method"] = str(out.get("reference_method") or "")
     return out
 
 
@@ -331,6 +333,7 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     n_task = len(coords["task"])
     task_data = {name: np.full(n_task, np.nan) for name in TASK_VARIABLES}
     sources = [""] * n_task
+    ref_methods = [""] * n_task
     for r in records:
         pos = tuple(index[d][r[d]] for d in DIMS)
         for name in VARIABLES:
@@ -341,6 +344,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
                 task_data[name][t] = r[name]
         if r["reference_source"]:
             sources[t] = r["reference_source"]
+        if r["reference_method"]:
+            ref_methods[t] = r["reference_method"]
 
     data_vars = {}
     for name, (units, long_name) in VARIABLES.items():
@@ -348,6 +353,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     for name, (units, long_name) in TASK_VARIABLES.items():
         data_vars[name] = (("task",), task_data[name], {"units": units, "long_name": long_name})
     data_vars["reference_source"] = (("task",), _object_array(sources), {"long_name": "how E_ref was obtained"})
+    data_vars["reference_method"] = (("task",), _object_array(ref_methods),
+                                     {"long_name": "method of the E_ref row (ed-lanczos, dmrg-tenpy, ...)"})
     ds = xr.Dataset(
         data_vars,
         coords={
@@ -391,9 +398,10 @@ def dataset_to_records(ds) -> list[dict]:
                             continue
                         rec = {"task": str(task), "method": str(method), "control": str(control),
                                "round": int(rnd), "seed": int(seed), **values}
-                        for name in TASK_VARIABLES:
-                            rec[name] = float(ds[name].values[t])
+                        for name in TASK_VARIABLES:  # files from before a variable existed lack it
+                            rec[name] = float(ds[name].values[t]) if name in ds else float("nan")
                         rec["reference_source"] = str(ds["reference_source"].values[t])
+                        rec["reference_method"] = str(ds["reference_method"].values[t]) if "reference_method" in ds else ""
                         records.append(rec)
     return records
 
