@@ -208,3 +208,101 @@ def test_systems_lists_every_system_of_the_table(capsys):
     assert {r["id"] for r in listed} == {r.system_id for r in _table_rows()}
     best = {r["id"]: r["method"] for r in listed}
     assert best["toric-3"] == "analytic" and best["tfim2d-10x10-obc-k3.04438"] == "published-dmrg"
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks before cost (issue 16), progress, uncertainty
+
+def _forbid(monkeypatch, target, name):
+    def boom(*args, **kwargs):
+        raise AssertionError(f"{name} was called before the check")
+    monkeypatch.setattr(target, name, boom)
+
+
+def test_huge_chain_fails_its_size_check_before_building_anything(monkeypatch, capsys):
+    import lthbench.systems
+
+    _forbid(monkeypatch, lthbench.systems, "system_from_id")
+    assert main(["exact", "tfim1d-100000-obc-k1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "N=100000" in err and "too large" in err and "\n" not in err
+    assert exact.spins_in_id("tfim2d-6x7-obc-k1") == 42 and exact.spins_in_id("toric-3-hx0.2") == 18
+    assert exact.spins_in_id("nonsense") is None
+
+
+def test_huge_chain_from_a_real_process_is_fast_and_small():
+    import resource
+
+    def limit():  # 1 GiB of address space beyond the interpreter: building the system would blow it
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    proc = subprocess.run([sys.executable, "-m", "lthbench", "exact", "tfim1d-100000-obc-k1"], capture_output=True,
+                          text=True, timeout=120, preexec_fn=limit)
+    assert proc.returncode == 2 and "N=100000" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("bad", ["no-such-dir/refs.nc", "refs.txt", "."])
+def test_regenerate_checks_out_before_recomputing(bad, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    _forbid(monkeypatch, exact, "compute_reference")
+    assert main(["exact", "--regenerate", "--out", bad]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lthbench exact: error: --out") and "\n" not in err
+
+
+def test_regenerate_refuses_to_overwrite_a_foreign_file(monkeypatch, capsys, tmp_path):
+    foreign = tmp_path / "results.nc"
+    foreign.write_bytes(b"not a netCDF file")
+    _forbid(monkeypatch, exact, "compute_reference")
+    assert main(["exact", "--regenerate", "--method", "ed", "tfim2d-2x2-obc-k1", "--out", str(foreign)]) == 2
+    assert "not a reference table" in capsys.readouterr().err
+    assert foreign.read_bytes() == b"not a netCDF file"
+
+
+def test_regenerate_named_rows_merge_into_a_copy(tmp_path, capsys):
+    out = tmp_path / "refs.nc"
+    assert main(["exact", "--regenerate", "--method", "ed", "tfim2d-3x3-obc-k0.5", "--out", str(out),
+                 "--no-progress"]) == 0
+    rows = {r.row_id: r for r in exact.table_references(out)}
+    assert {r.row_id for r in exact.table_references()} <= set(rows)
+    row = rows["tfim2d-3x3-obc-k0.5/ed"]
+    assert row.energy == pytest.approx(
+        np.linalg.eigvalsh(exact.sparse_hamiltonian(tfim((3, 3), 0.5)).toarray())[0], rel=1e-10)
+    assert row.uncertainty == row.tolerance and row.uncertainty < 1e-9
+
+
+def test_lanczos_progress_lines():
+    import io
+
+    stream = io.StringIO()
+    counter = exact._ProductCounter("test", stream, every=0.0)
+    op = counter.wrap(exact.hamiltonian_operator(tfim((3, 3), 1.0), "even"))
+    for _ in range(3):
+        op.matvec(np.ones(op.shape[0]))
+    lines = stream.getvalue().strip().splitlines()
+    assert counter.count == 3 and len(lines) == 3 and "3 Lanczos products" in lines[-1]
+
+
+def test_every_row_states_its_uncertainty():
+    for row in _table_rows():
+        if row.method != "published-nqs" or row.system_id == "tfim2d-10x10-obc-k3.04438":
+            assert math.isfinite(row.uncertainty) and row.uncertainty > 0, row.row_id
+        if row.method in ("ed-lanczos", "analytic"):
+            assert row.uncertainty <= 1e-9 * abs(row.energy)
+
+
+def test_old_tables_without_uncertainty_still_load(tmp_path):
+    ds = exact.references_to_dataset(_table_rows()).drop_vars(["uncertainty", "details"])
+    path = tmp_path / "old.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    rows = exact.table_references(path)
+    assert all(r.uncertainty == r.tolerance or (math.isnan(r.uncertainty) and math.isnan(r.tolerance)) for r in rows)
+
+
+def test_systems_shows_method_and_uncertainty(capsys):
+    assert main(["systems"]) == 0
+    out = capsys.readouterr().out
+    assert "uncertainty" in out.splitlines()[0] and "rel. unc." in out.splitlines()[0]
+    assert main(["systems", "--json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed["tfim2d-4x4-obc-k3.04438"]["uncertainty"] < 1e-9
