@@ -53,8 +53,8 @@ def default_schedule(system) -> tuple[int, ...]:
     if L == 6:
         return (32, 64, 128, 256)
     if L == 7:
-        return (32, 64, 128, 256, 384)
-    return (32, 64, 128, 256, 512, 768, 1024)
+        return (32, 64, 128, 256)
+    return (32, 64, 128, 256, 512)
 
 
 def _import_tenpy():
@@ -304,7 +304,7 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
             # tenpy compares |dE| / max(E, 1), i.e. |dE| for E < 0: scale the per-spin tolerance by N.
             # Below ~1e-11 per spin the sweep-to-sweep change is truncation noise, not convergence.
             "max_E_err": (e_tol if final else WARMUP_E_TOL) * system.n_spins,
-            "max_S_err": 1e-5 if final else 1e-4,
+            "max_S_err": 1.0,  # converge on the energy alone (the entropy fluctuates at truncation level)
             "min_sweeps": 2 if final else 1,
             "max_sweeps": max_sweeps if final else min(max_sweeps, WARMUP_SWEEPS),
             "max_trunc_err": 1.0,
@@ -344,7 +344,7 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
                                          "psi": psi.copy(), "elapsed": elapsed_before + time.perf_counter() - start})
     fit = extrapolate([s.trunc_err for s in stages], [s.energy for s in stages], [s.variance for s in stages])
     return DMRGResult(system.id, stages, fit, elapsed_before + time.perf_counter() - start,
-                      f"physics-tenpy {tenpy.__version__}", load=" ".join(os.getloadavg().__repr__().strip("()").split(", ")))
+                      f"physics-tenpy {tenpy.__version__}", load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 def result_from_checkpoint(path) -> DMRGResult | None:

@@ -538,9 +538,11 @@ def analytic_ground_level(system) -> tuple[float, int] | None:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TABLE_PATH = REPO_ROOT / "reference_data" / "references.nc"
 REGENERATE_COMMAND = "lthbench exact --regenerate"
-METHODS = ("analytic", "ed-lanczos", "dmrg-tenpy", "published-dmrg", "published-nqs")  # best first
-ROW_TAGS = {"analytic": "analytic", "ed-lanczos": "ed", "dmrg-tenpy": "dmrg-tenpy", "published-dmrg": "dmrg",
-            "published-nqs": "nqs"}
+METHODS = ("analytic", "ed-lanczos", "published-ed", "dmrg-tenpy", "published-dmrg", "published-nqs")  # best first
+ROW_TAGS = {"analytic": "analytic", "ed-lanczos": "ed", "published-ed": "ed-varbench", "dmrg-tenpy": "dmrg-tenpy",
+            "published-dmrg": "dmrg", "published-nqs": "nqs"}
+VARBENCH = ("varbench (Wu et al., Science 2024, V-score benchmark), file TFIsing/square_36_P_3.md, "
+            "row 'Exact diagonalization'")
 METHOD_ALIASES = {"ed": "ed-lanczos", "dmrg": "dmrg-tenpy", "analytic": "analytic"}  # for the command line
 
 PAPER = (
@@ -605,12 +607,18 @@ def _published_rows() -> list[Reference]:
         rows.append(_published(f"tfim2d-10x10-obc-k{kappa}", "published-nqs", energy, float("nan"),
                                "mean dense-ResCNN energy used by the paper as the reference at this field; "
                                "accuracy not stated"))
+    # The V-score benchmark's 6 x 6 periodic TFIM at Gamma = 3: H = Gamma sum X + sum ZZ there, the same
+    # spectrum as ours with J = 1 (sublattice and Z gauges flip both signs on the bipartite torus).
+    rows.append(_published("tfim2d-6x6-pbc-k3", "published-ed", -115.232707303718485, 1e-12 * 115.232707303718485,
+                           "exact diagonalisation published by varbench (digits as given; uncertainty = rounding); "
+                           "used to cross-check the suite's Hamiltonian and V-score (docs/accuracy.md)",
+                           n=36, source=VARBENCH))
     return rows
 
 
-def _published(system_id: str, method: str, energy: float, tolerance: float, notes: str) -> Reference:
-    n = 100
-    return Reference(system_id, n, float(energy), float(energy) / n, method, float(tolerance), -1, PAPER, "",
+def _published(system_id: str, method: str, energy: float, tolerance: float, notes: str, n: int = 100,
+               source: str = PAPER) -> Reference:
+    return Reference(system_id, n, float(energy), float(energy) / n, method, float(tolerance), -1, source, "",
                      row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes, uncertainty=float(tolerance))
 
 
@@ -822,6 +830,29 @@ def _merged_rows(old: list[Reference], new: list[Reference]) -> list[Reference]:
     return computed + published
 
 
+def write_reference_table(rows: list[Reference], path=None, readme=None):
+    """Write rows as the netCDF table at path (default the shipped one, whose README.md is then
+    rewritten too; readme: another README path) atomically; clears the lookup caches. Returns the Dataset."""
+    path = Path(path) if path is not None else DEFAULT_TABLE_PATH
+    if readme is None and path.resolve() == DEFAULT_TABLE_PATH.resolve():
+        readme = DEFAULT_TABLE_PATH.parent / "README.md"
+    ds = references_to_dataset(rows)
+    _write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
+    if readme is not None:
+        text = render_markdown(rows)
+        _write_atomically(Path(readme), lambda tmp: Path(tmp).write_text(text))
+    load_reference_table.cache_clear()
+    reference_energy.cache_clear()
+    return ds
+
+
+def merge_into_table(new_rows: list[Reference], path=None, readme=None):
+    """Add or replace rows (by row id) in the table at path (default the shipped one), keep the rest."""
+    path = check_table_out(path if path is not None else DEFAULT_TABLE_PATH)
+    old = table_references(path) if path.exists() else table_references()
+    return write_reference_table(_merged_rows(old, new_rows), path, readme)
+
+
 def regenerate_reference_table(path=None, progress: bool = True, readme=None, row_ids=None, merge: bool = False,
                                dmrg_options=None):
     """Recompute rows, keep the published ones, write the netCDF table atomically.
@@ -836,8 +867,6 @@ def regenerate_reference_table(path=None, progress: bool = True, readme=None, ro
     (schedule, checkpoint, ...). Returns the xarray Dataset written.
     """
     path = check_table_out(path if path is not None else DEFAULT_TABLE_PATH)
-    if readme is None and path.resolve() == DEFAULT_TABLE_PATH.resolve():
-        readme = DEFAULT_TABLE_PATH.parent / "README.md"
     source_table = path if path.exists() else DEFAULT_TABLE_PATH
     old = table_references(source_table) if source_table.exists() else []
     ids = list(row_ids) if row_ids is not None else computed_row_ids()
@@ -851,14 +880,7 @@ def regenerate_reference_table(path=None, progress: bool = True, readme=None, ro
     computed: list[Reference] = []
 
     def write(rows):
-        ds = references_to_dataset(rows)
-        _write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
-        if readme is not None:
-            text = render_markdown(rows)
-            _write_atomically(Path(readme), lambda tmp: Path(tmp).write_text(text))
-        load_reference_table.cache_clear()
-        reference_energy.cache_clear()
-        return ds
+        return write_reference_table(rows, path, readme)
 
     ds = None
     for i, row_id in enumerate(ids):
@@ -936,7 +958,7 @@ def render_markdown(rows: list[Reference]) -> str:
         f"Generated by `{REGENERATE_COMMAND}` from `lthbench/exact.py`; do not edit by hand. The data live in",
         "`references.nc` (netCDF, read with `lthbench.exact.load_reference_table()`; one dim `row`, coords",
         "`row` = row id and `system_id`). `lthbench.exact.reference_energy(system_id)` returns the best row",
-        "for a system: analytic > ed-lanczos > dmrg-tenpy > published-dmrg > published-nqs. Row ids are",
+        "for a system: analytic > ed-lanczos > published-ed > dmrg-tenpy > published-dmrg > published-nqs. Row ids are",
         "stable. Energies in units of J (TFIM) or of the star/plaquette coupling (toric code). `uncertainty`",
         "is absolute (energy units) and `rel. unc.` = uncertainty / |energy|: a relative error below it is",
         "below the reference's precision. Times are wall-clock on the machine that made the row (2 shared",
@@ -975,6 +997,7 @@ def render_markdown(rows: list[Reference]) -> str:
         "  last two stages in discarded weight, at zero; uncertainty = max(|E_last - E_0|, |E_0 - E_0^var|,",
         "  1e-12 |E|), E_0^var the same line in the variance. The row's `details` (JSON) holds every stage.",
         "  The run checkpoints the MPS after every sweep (`~/.cache/lthbench/dmrg/`) and resumes from it.",
+        f"- **published-ed**: copied from {VARBENCH}.",
         f"- **published-dmrg / published-nqs**: copied from {PAPER}. The paper reports no exact",
         "  diagonalisation at 10 x 10. At kappa_c its DMRG value and its dense-ResCNN mean disagree by 0.0415",
         "  (the NQS mean is lower), recorded as both rows' tolerance; the other NQS rows have no stated accuracy.",
@@ -985,4 +1008,20 @@ def render_markdown(rows: list[Reference]) -> str:
         "",
     ]
     lines += [f"- `{r.row_id}`: {r.notes}" for r in rows if r.notes]
+    for r in rows:
+        if r.method == "dmrg-tenpy" and r.details:
+            lines += ["", f"### `{r.row_id}`: stages", ""] + _dmrg_stage_table(json.loads(r.details))
     return "\n".join(lines) + "\n"
+
+
+def _dmrg_stage_table(details: dict) -> list[str]:
+    """Markdown lines: one row per bond dimension of a DMRG row's details, then its extrapolation."""
+    lines = ["| chi | sweeps | <H> | discarded weight | variance | time (s) |", "|---:|---:|---:|---:|---:|---:|"]
+    for s in details["stages"]:
+        lines.append(f"| {s['chi']} | {s['sweeps']} | {s['energy']:.13f} | {_fmt(s['trunc_err'], 3)} | "
+                     f"{_fmt(s['variance'], 3)} | {s['wall_time_s']:.0f} |")
+    fit = details["extrapolation"]
+    extra = [f"{k} {fit[k]:.13f}" for k in ("energy_var", "energy_3pt") if k in fit]
+    lines += ["", f"Extrapolation ({fit['method']}): E_0 = {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
+              + (f"; cross-checks: {', '.join(extra)}" if extra else "") + f". {details.get('library', '')}."]
+    return lines

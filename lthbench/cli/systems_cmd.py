@@ -51,6 +51,6 @@ def run(args) -> int:
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     if not args.all_rows:
-        print("\nbest reference per system (analytic > ed-lanczos > dmrg-tenpy > published-dmrg > published-nqs): "
+        print("\nbest reference per system (analytic > ed-lanczos > published-ed > dmrg-tenpy > published-dmrg > published-nqs): "
               "the row tasks are scored against; `--all-rows` shows every row; ids work with `lthbench exact <id>`.")
     return 0
