@@ -347,15 +347,6 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
                       f"physics-tenpy {tenpy.__version__}", load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
-def result_from_checkpoint(path) -> DMRGResult | None:
-    """The DMRGResult of a checkpoint whose schedule finished (chi None after the last stage), else None."""
-    state = load_checkpoint(path)
-    if state is None or len(state["stages"]) < len(state["schedule"]):
-        return None
-    stages = [Stage(**s) for s in state["stages"]]
-    fit = extrapolate([s.trunc_err for s in stages], [s.energy for s in stages], [s.variance for s in stages])
-    return DMRGResult(state["system_id"], stages, fit, float(state["elapsed"]), "")
-
-
 def details_json(result: DMRGResult) -> str:
+    """The JSON stored in a table row's `details` (see `DMRGResult.details`)."""
     return json.dumps(result.details(), sort_keys=True)
