@@ -306,3 +306,22 @@ def test_systems_shows_method_and_uncertainty(capsys):
     assert main(["systems", "--json"]) == 0
     listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
     assert listed["tfim2d-4x4-obc-k3.04438"]["uncertainty"] < 1e-9
+
+
+def test_records_say_which_row_scored_them():
+    """The record fields a protocol cell gets from its reference, and their round trip through a results file."""
+    from lthbench.pruning.protocols import _reference
+    from lthbench.results import dataset_to_records, records_to_dataset
+
+    energy, source, uncertainty, method = _reference("tfim2d-6x6-obc-k3.04438")
+    row = exact.references_for("tfim2d-6x6-obc-k3.04438")[0]
+    assert (energy, uncertainty, method) == (row.energy, row.uncertainty, "dmrg-tenpy")
+    assert source.startswith("tfim2d-6x6-obc-k3.04438/dmrg-tenpy: ")
+    rec = {"task": "t", "method": "m", "control": "imp", "round": 0, "seed": 0, "energy": -115.0, "n_alive": 1,
+           "reference_energy": energy, "reference_source": source, "reference_uncertainty": uncertainty,
+           "reference_method": method, "n_spins": 36}
+    back = dataset_to_records(records_to_dataset([rec]))[0]
+    assert back["reference_uncertainty"] == uncertainty and back["reference_method"] == "dmrg-tenpy"
+    old = records_to_dataset([rec]).drop_vars(["reference_uncertainty", "reference_method"])
+    back = dataset_to_records(old)[0]  # files written before these variables existed
+    assert math.isnan(back["reference_uncertainty"]) and back["reference_method"] == ""
