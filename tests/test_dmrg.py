@@ -125,10 +125,13 @@ def test_checkpoint_resumes_a_killed_run(tmp_path):
 
 
 def test_eta_model():
-    stages = [dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=4, wall_time_s=4 * (1 + 1e-6 * c**3))
-              for c in (32, 64)]
-    eta = dmrg.eta_seconds((32, 64, 128, 256), stages, 128, 0.0)
-    assert eta == pytest.approx(6 * (1 + 1e-6 * 128**3) + 6 * (1 + 1e-6 * 256**3), rel=1e-6)
+    """Seconds per sweep t = A chi^p through the last two stages (p in [1, 3]), times the sweeps expected."""
+    stages = [dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=4, wall_time_s=4 * t)
+              for c, t in ((32, 2.0), (64, 8.0))]  # p = 2
+    eta = dmrg.eta_seconds((32, 64, 128, 256), stages, 128, 10.0)
+    assert eta == pytest.approx(6 * 32.0 - 10.0 + 6 * 128.0, rel=1e-12)
+    flat = [dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=1, wall_time_s=5.0) for c in (32, 64)]
+    assert dmrg.eta_seconds((32, 64, 128), flat, None, 0.0) == pytest.approx(6 * 10.0)  # p clipped to 1
     assert np.isnan(dmrg.eta_seconds((32, 64), stages[:1], 64, 0.0))
 
 
