@@ -340,7 +340,7 @@ class _ProductCounter:
                 self.last = now
                 per = (now - self.start) / self.count
                 print(f"ed {self.label}: {self.count} Lanczos products, {per:.2f} s each, {now - self.start:.0f} s "
-                      "elapsed (ARPACK stops at convergence; the 5x5 TFIM took 600-700 products)",
+                      "elapsed (ARPACK stops at convergence: the count is not known in advance)",
                       file=self.stream, flush=True)
             return op.matvec(x)
 
@@ -678,7 +678,10 @@ def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = 
         if not dmrg_kwargs.get("checkpoint"):
             dmrg_kwargs["checkpoint"] = dmrg.default_checkpoint_path(system.id, dmrg_kwargs["schedule"])
         result = dmrg.run_dmrg(system, progress=progress, **dmrg_kwargs)
-        energy, degeneracy, tolerance = result.energy, 1, result.uncertainty
+        # DMRG finds one state; the level is unique by Perron-Frobenius for the TFIM with kappa != 0.
+        energy, tolerance = result.energy, result.uncertainty
+        degeneracy = 1 if has_unique_ground_state(system) else -1
+        source = source or f"{REGENERATE_COMMAND} --method dmrg {system_id}"
         details = dmrg.details_json(result)
         fit, last = result.extrapolation, result.stages[-1]
         notes = (f"{result.library}, two-site DMRG, snake MPS, parity conserved; chi {[s.chi for s in result.stages]}; "
