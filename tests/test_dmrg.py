@@ -54,7 +54,7 @@ def test_dmrg_reproduces_ed(system_id, schedule):
     assert [s.chi for s in result.stages] == list(schedule)
 
 
-@pytest.mark.parametrize("schedule", [(8, 12, 16), (16, 24, 32)])
+@pytest.mark.parametrize("schedule", [(8, 12, 16), pytest.param((16, 24, 32), marks=pytest.mark.slow)])
 def test_stated_uncertainty_contains_the_true_error_on_4x4(schedule):
     """Truncated schedules (errors 1e-7 .. 1e-5 relative): the extrapolated energy lies within its stated
     uncertainty of ED, and the uncertainty is not vacuous (below the variational error of the last stage
