@@ -129,6 +129,7 @@ class Stage:
     sweeps: int
     wall_time_s: float
     max_chi: int = 0
+    delta_e: float = float("nan")  # |change of E| in the stage's last sweep: how far from converged
 
 
 @dataclasses.dataclass
@@ -164,7 +165,7 @@ def _linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(c0), float(c1)
 
 
-def extrapolate(trunc_errs, energies, variances=None) -> dict:
+def extrapolate(trunc_errs, energies, variances=None, delta_es=None) -> dict:
     """Extrapolate stage energies to zero discarded weight, with an uncertainty covering the step.
 
     trunc_errs, energies, variances: (S,) per stage, ascending chi (variational energies).
@@ -175,6 +176,8 @@ def extrapolate(trunc_errs, energies, variances=None) -> dict:
     1e-12 |E_last|) (absolute, energy units), where E_0^var is the same 2-point line in the energy
     variance when the last two variances are known: the interval then contains the variational bound
     E_last and both extrapolations. energy_3pt (a 3-point least-squares fit) is reported for reference.
+    delta_es: (S,) |change of E| in each stage's last sweep; when given, the last two (finite) are
+    added to the uncertainty, so a stage stopped by its sweep limit before converging widens it.
     """
     eps = np.asarray(trunc_errs, dtype=np.float64)
     e = np.asarray(energies, dtype=np.float64)
@@ -200,6 +203,10 @@ def extrapolate(trunc_errs, energies, variances=None) -> dict:
     if np.all(np.isfinite(var[-2:])) and var[-2] != var[-1]:
         out["energy_var"] = _linear_fit(var[-2:], e[-2:])[0]
         unc = max(unc, abs(e0 - out["energy_var"]))
+    if delta_es is not None:
+        unconverged = np.nan_to_num(np.asarray(delta_es, dtype=np.float64)[-2:], nan=0.0)
+        out["unconverged"] = float(unconverged.sum())
+        unc += out["unconverged"]
     out["uncertainty"] = unc
     return out
 
@@ -295,7 +302,9 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
         _status(f"dmrg {system.id}: resuming from {ckpt_path} ({len(stages)} stages done)", progress)
     for chi in schedule[len(stages):]:
         t0 = time.perf_counter()
-        stage_before = float(state.get("stage_elapsed", 0.0)) if state and state.get("chi") == chi else 0.0
+        resumed = bool(state and state.get("chi") == chi)
+        stage_before = float(state.get("stage_elapsed", 0.0)) if resumed else 0.0
+        sweeps_before = int(state.get("stage_sweeps", 0)) if resumed else 0
         final = chi in schedule[-2:]  # the two stages the extrapolation uses are converged fully
         options = {
             "trunc_params": {"chi_max": chi, "svd_min": 1e-14},
@@ -304,13 +313,13 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
             # Below ~1e-11 per spin the sweep-to-sweep change is truncation noise, not convergence.
             "max_E_err": (e_tol if final else WARMUP_E_TOL) * system.n_spins,
             "max_S_err": 1.0,  # converge on the energy alone (the entropy fluctuates at truncation level)
-            "min_sweeps": 2 if final else 1,
+            "min_sweeps": min(2, max_sweeps) if final else 1,
             "max_sweeps": max_sweeps if final else min(max_sweeps, WARMUP_SWEEPS),
             "max_trunc_err": 1.0,
         }
         engine = TwoSiteDMRGEngine(psi, model, options)
 
-        def on_sweep(eng, chi=chi, t0=t0, stage_before=stage_before):
+        def on_sweep(eng, chi=chi, t0=t0, stage_before=stage_before, sweeps_before=sweeps_before):
             stats = eng.sweep_stats
             now = time.perf_counter() - t0 + stage_before
             eta = eta_seconds(schedule, stages, chi, now)
@@ -322,6 +331,7 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
                 _save_checkpoint(ckpt_path, {"system_id": system.id, "schedule": list(schedule),
                                              "stages": [dataclasses.asdict(s) for s in stages], "chi": chi,
                                              "psi": eng.psi.copy(), "stage_elapsed": now,
+                                             "stage_sweeps": sweeps_before + int(eng.sweeps),
                                              "elapsed": elapsed_before + time.perf_counter() - start})
 
         engine.checkpoint.connect(on_sweep)
@@ -332,8 +342,9 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
         want_var = variance == "all" or final or (variance == "auto" and variance_cost(model, chi) < VARIANCE_MAX_COST)
         var = mps_variance(model, psi) if want_var else float("nan")
         stages.append(Stage(chi=chi, energy=energy, trunc_err=float(engine.sweep_stats["max_trunc_err"][-1]),
-                            variance=var, sweeps=int(engine.sweeps), max_chi=int(max(psi.chi)),
-                            wall_time_s=time.perf_counter() - t0 + stage_before))
+                            variance=var, sweeps=sweeps_before + int(engine.sweeps), max_chi=int(max(psi.chi)),
+                            wall_time_s=time.perf_counter() - t0 + stage_before,
+                            delta_e=abs(float(engine.sweep_stats["Delta_E"][-1]))))
         state = None
         _status(f"dmrg {system.id}: chi={chi} done: <H>={energy:.13f} trunc={stages[-1].trunc_err:.2e} "
                 f"var={var:.2e} ({stages[-1].wall_time_s:.0f} s, {stages[-1].sweeps} sweeps)", progress)
@@ -341,7 +352,8 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
             _save_checkpoint(ckpt_path, {"system_id": system.id, "schedule": list(schedule),
                                          "stages": [dataclasses.asdict(s) for s in stages], "chi": None,
                                          "psi": psi.copy(), "elapsed": elapsed_before + time.perf_counter() - start})
-    fit = extrapolate([s.trunc_err for s in stages], [s.energy for s in stages], [s.variance for s in stages])
+    fit = extrapolate([s.trunc_err for s in stages], [s.energy for s in stages], [s.variance for s in stages],
+                      [s.delta_e for s in stages])
     return DMRGResult(system.id, stages, fit, elapsed_before + time.perf_counter() - start,
                       f"physics-tenpy {tenpy.__version__}", load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
 

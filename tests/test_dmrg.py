@@ -89,6 +89,10 @@ def test_extrapolation_on_synthetic_data():
     assert exact_fit["energy"] == -100.0 and exact_fit["uncertainty"] == pytest.approx(1e-10)
     with_var = dmrg.extrapolate(eps, e0 + a * eps, variances=10 * eps)
     assert with_var["energy_var"] == pytest.approx(e0, abs=1e-9)
+    # a stage stopped by its sweep limit widens the interval by its last sweep's change
+    base = dmrg.extrapolate(eps, e0 + a * eps)
+    unconverged = dmrg.extrapolate(eps, e0 + a * eps, delta_es=[0, 0, 1e-6, 2e-6])
+    assert unconverged["uncertainty"] == pytest.approx(base["uncertainty"] + 3e-6)
 
 
 class _InterruptAfter(io.StringIO):

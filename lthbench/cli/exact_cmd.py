@@ -24,6 +24,8 @@ def register(subparsers) -> None:
                    help="with --method dmrg: the bond-dimension schedule (default: by lattice size)")
     p.add_argument("--checkpoint", default=None, metavar="PATH",
                    help="with --method dmrg: checkpoint file (default ~/.cache/lthbench/dmrg/<id>-chi<max>.pkl)")
+    p.add_argument("--max-sweeps", type=int, default=None, metavar="N",
+                   help="with --method dmrg: at most N sweeps per converged stage (default 12)")
     p.add_argument("--out", default=None, metavar="PATH",
                    help="with --regenerate: write the table here (default reference_data/references.nc, "
                         "which also rewrites reference_data/README.md)")
@@ -69,8 +71,10 @@ def _regenerate(args) -> int:
 
     if args.out is not None:
         check_table_out(args.out)  # before any computation
-    if (args.chi or args.checkpoint) and args.method != "dmrg":
-        raise LthbenchError("--chi and --checkpoint go with --method dmrg")
+    if (args.chi or args.checkpoint or args.max_sweeps is not None) and args.method != "dmrg":
+        raise LthbenchError("--chi, --checkpoint and --max-sweeps go with --method dmrg")
+    if args.max_sweeps is not None and args.max_sweeps < 1:
+        raise LthbenchError(f"--max-sweeps must be >= 1, got {args.max_sweeps}")
     if args.method and not args.system_id:
         raise LthbenchError("--method needs the system ids to compute (e.g. tfim2d-6x6-obc-k3.04438)")
     row_ids, options = None, {}
@@ -90,6 +94,8 @@ def _regenerate(args) -> int:
             options["schedule"] = parse_schedule(args.chi) if args.chi else None
             if args.checkpoint:
                 options["checkpoint"] = args.checkpoint
+            if args.max_sweeps is not None:
+                options["max_sweeps"] = args.max_sweeps
     ds = regenerate_reference_table(args.out, progress=not args.no_progress, row_ids=row_ids,
                                     merge=row_ids is not None, dmrg_options=options or None)
     what = f"{len(row_ids)} row(s) merged" if row_ids else "ED and closed-form rows recomputed"
@@ -102,8 +108,8 @@ def run(args) -> int:
 
     if args.regenerate:
         return _regenerate(args)
-    if args.method or args.chi or args.checkpoint:
-        raise LthbenchError("--method, --chi and --checkpoint only go with --regenerate")
+    if args.method or args.chi or args.checkpoint or args.max_sweeps is not None:
+        raise LthbenchError("--method, --chi, --checkpoint and --max-sweeps only go with --regenerate")
     if len(args.system_id) != 1:
         raise LthbenchError("give one system id (`lthbench systems` lists them) or --regenerate")
     if args.out:
