@@ -31,6 +31,8 @@ import json
 import math
 import os
 import platform
+import re
+import sys
 import tempfile
 import time
 from functools import lru_cache
@@ -256,6 +258,33 @@ def check_exact_feasible(system, n_vectors: int = 1) -> None:
         )
 
 
+_ID_SIZE_RE = re.compile(r"^tfim[12]d-(?P<dims>\d+(?:x\d+)?)-|^toric-(?P<L>\d+)(?:-|$)")
+MAX_DMRG_SPINS = 400  # 20 x 20: beyond it the default schedules are far from converged in hours
+
+
+def spins_in_id(system_id: str) -> int | None:
+    """N read from a system id's size field alone (no system is built), or None when the id has no
+    parsable size (then `system_from_id` reports the id itself)."""
+    m = _ID_SIZE_RE.match(system_id.split("/", 1)[0])
+    if not m:
+        return None
+    if m["L"] is not None:
+        return 2 * int(m["L"]) ** 2
+    return math.prod(int(n) for n in m["dims"].split("x"))
+
+
+def check_id_size(system_id: str, method: str = "ed-lanczos") -> None:
+    """Raise TooLargeForExactError before any allocation when the id's N is beyond `method`'s reach
+    (ED: MAX_ED_SPINS; DMRG: MAX_DMRG_SPINS; closed forms: no limit)."""
+    n = spins_in_id(system_id)
+    limit = {"ed-lanczos": MAX_ED_SPINS, "dmrg-tenpy": MAX_DMRG_SPINS}.get(method)
+    if n is not None and limit is not None and n > limit:
+        what = "exact diagonalisation" if method == "ed-lanczos" else "a DMRG reference"
+        raise TooLargeForExactError(
+            f"{system_id} has N={n} spins: too large for {what} (N <= {limit}); use a published reference "
+            "(reference_data/, `lthbench systems`) or a VMC estimate")
+
+
 # --------------------------------------------------------------------------------------------------
 # Ground states
 
@@ -292,11 +321,38 @@ def _spectral_bound(system) -> float:
     return float(np.abs(system.z_coeffs).sum() + np.abs(system.x_coeffs).sum())
 
 
-def _lowest_eigenpairs(system, sector, k: int, deflate: np.ndarray | None = None):
+class _ProductCounter:
+    """Counts H x products of a Lanczos solve and prints a status line at most every `every` s.
+
+    ARPACK does not know its iteration count in advance, so the line gives the products done, the
+    time per product and the elapsed time, not a completion percentage.
+    """
+
+    def __init__(self, label: str, stream, every: float = 10.0):
+        self.label, self.stream, self.every = label, stream, every
+        self.count, self.start, self.last = 0, time.perf_counter(), time.perf_counter()
+
+    def wrap(self, op: spla.LinearOperator) -> spla.LinearOperator:
+        def matvec(x):
+            self.count += 1
+            now = time.perf_counter()
+            if now - self.last >= self.every:
+                self.last = now
+                per = (now - self.start) / self.count
+                print(f"ed {self.label}: {self.count} Lanczos products, {per:.2f} s each, {now - self.start:.0f} s "
+                      "elapsed (ARPACK stops at convergence: the count is not known in advance)",
+                      file=self.stream, flush=True)
+            return op.matvec(x)
+
+        return spla.LinearOperator(op.shape, matvec=matvec, rmatvec=matvec, dtype=np.float64)
+
+
+def _lowest_eigenpairs(system, sector, k: int, deflate: np.ndarray | None = None, progress=None):
     """The k lowest eigenpairs of H in a sector: (values (k,), vectors (2^n, k)), ascending.
 
     `deflate` (2^n, d) orthonormal columns are pushed up by a shift larger than the spectral width,
-    so the solve finds the lowest states orthogonal to them.
+    so the solve finds the lowest states orthogonal to them. progress: a text stream for status lines
+    of long Lanczos solves (None: silent).
     """
     dim = 1 << sector_bits(system, sector)
     if dim <= DENSE_MAX_DIM:
@@ -311,6 +367,8 @@ def _lowest_eigenpairs(system, sector, k: int, deflate: np.ndarray | None = None
         op = spla.LinearOperator(
             op.shape, matvec=lambda x: base.matvec(x) + shift * (deflate @ (deflate.T @ x)), dtype=np.float64
         )
+    if progress is not None:
+        op = _ProductCounter(f"{system.id} ({sector or 'full'} sector)", progress).wrap(op)
     # A fixed start vector makes every solve reproducible (ARPACK's default is random).
     v0 = np.random.default_rng(12345).standard_normal(dim)
     k = min(k, dim - 1)
@@ -355,22 +413,23 @@ def _sectors_to_search(system, lowest_only: bool) -> list:
     return list(SECTORS)
 
 
-def solve_ground_level(system, n_levels: int = 4, tol: float = DEGENERACY_TOL) -> GroundLevel:
+def solve_ground_level(system, n_levels: int = 4, tol: float = DEGENERACY_TOL, progress=None) -> GroundLevel:
     """The full lowest level of H with its degeneracy, searched sector by sector.
 
     In each sector Lanczos asks for `n_levels` states; then deflated solves (the found vectors pushed
     out of the way) look for more states within the tolerance until the next one lies above it, so a
     degeneracy larger than n_levels is still found. Degenerate means |E - E0| <= tol * max(1, |E0|).
+    progress: a text stream for status lines of long Lanczos solves (None: silent).
     """
     check_exact_feasible(system, n_vectors=n_levels)
     if has_unique_ground_state(system):
         sector = _sectors_to_search(system, lowest_only=False)[0]
-        values, vectors = _lowest_eigenpairs(system, sector, 1)
+        values, vectors = _lowest_eigenpairs(system, sector, 1, progress=progress)
         residual = _residual(system, sector, values[0], vectors[:, 0])
         return GroundLevel(values[:1], ((sector, vectors[:, :1]),), residual, True)
     found = []  # (energy, sector, vector)
     for sector in _sectors_to_search(system, lowest_only=False):
-        values, vectors = _lowest_eigenpairs(system, sector, n_levels)
+        values, vectors = _lowest_eigenpairs(system, sector, n_levels, progress=progress)
         found += [(float(e), sector, vectors[:, j]) for j, e in enumerate(values)]
     e0 = min(e for e, _, _ in found)
     window = tol * max(1.0, abs(e0))
@@ -385,7 +444,7 @@ def solve_ground_level(system, n_levels: int = 4, tol: float = DEGENERACY_TOL) -
         while True:
             # Look for a missed state of the level orthogonal to those found (ARPACK may return only
             # one vector of an exactly degenerate eigenspace).
-            values, vectors = _lowest_eigenpairs(system, sector, 1, deflate=basis)
+            values, vectors = _lowest_eigenpairs(system, sector, 1, deflate=basis, progress=progress)
             if values[0] > e0 + window:
                 break
             energies.append(float(values[0]))
@@ -479,8 +538,12 @@ def analytic_ground_level(system) -> tuple[float, int] | None:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TABLE_PATH = REPO_ROOT / "reference_data" / "references.nc"
 REGENERATE_COMMAND = "lthbench exact --regenerate"
-METHODS = ("analytic", "ed-lanczos", "published-dmrg", "published-nqs")  # best first
-ROW_TAGS = {"analytic": "analytic", "ed-lanczos": "ed", "published-dmrg": "dmrg", "published-nqs": "nqs"}
+METHODS = ("analytic", "ed-lanczos", "published-ed", "dmrg-tenpy", "published-dmrg", "published-nqs")  # best first
+ROW_TAGS = {"analytic": "analytic", "ed-lanczos": "ed", "published-ed": "ed-varbench", "dmrg-tenpy": "dmrg-tenpy",
+            "published-dmrg": "dmrg", "published-nqs": "nqs"}
+VARBENCH = ("varbench (Wu et al., Science 2024, V-score benchmark), file TFIsing/square_36_P_3.md, "
+            "row 'Exact diagonalization'")
+METHOD_ALIASES = {"ed": "ed-lanczos", "dmrg": "dmrg-tenpy", "analytic": "analytic"}  # for the command line
 
 PAPER = (
     "Barton, Carrasquilla, Roth, Valenti, arXiv:2505.22734 (2025), and its code "
@@ -493,10 +556,16 @@ KAPPA_C = 3.04438
 class Reference:
     """One reference ground energy.
 
-    row_id: stable table row id '<system_id>/<tag>', tag in {ed, analytic, dmrg, nqs}.
+    row_id: stable table row id '<system_id>/<tag>', tag in {ed, analytic, dmrg-tenpy, dmrg, nqs}.
     energy, energy_per_spin: float64 in the Hamiltonian's unit (J for the TFIM).
-    method: 'ed-lanczos' | 'analytic' | 'published-dmrg' | 'published-nqs'.
+    method: 'ed-lanczos' | 'analytic' | 'dmrg-tenpy' | 'published-dmrg' | 'published-nqs'.
     tolerance: an estimate of |energy - exact| (NaN when unknown).
+    uncertainty: the stated absolute uncertainty of `energy` (energy units; NaN when unknown): the
+      residual bound for ED, rounding for closed forms, the extrapolation interval for DMRG, the
+      disagreement of the two published 10 x 10 values at kappa_c. Equal to `tolerance` for every
+      row made here; a separate field so that analysis code can rely on its meaning.
+    details: JSON of method-specific data (DMRG: bond-dimension schedule, energy, discarded weight
+      and variance per stage, the extrapolation); '' when none.
     degeneracy: of the ground level, -1 when unknown.
     source: the command that computed it, or the publication.
     versions: JSON of package versions used (computed rows), '' for published ones.
@@ -514,6 +583,8 @@ class Reference:
     row_id: str = ""
     notes: str = ""
     wall_time_s: float = float("nan")
+    uncertainty: float = float("nan")
+    details: str = ""
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -536,19 +607,25 @@ def _published_rows() -> list[Reference]:
         rows.append(_published(f"tfim2d-10x10-obc-k{kappa}", "published-nqs", energy, float("nan"),
                                "mean dense-ResCNN energy used by the paper as the reference at this field; "
                                "accuracy not stated"))
+    # The V-score benchmark's 6 x 6 periodic TFIM at Gamma = 3: H = Gamma sum X + sum ZZ there, the same
+    # spectrum as ours with J = 1 (sublattice and Z gauges flip both signs on the bipartite torus).
+    rows.append(_published("tfim2d-6x6-pbc-k3", "published-ed", -115.232707303718485, 1e-12 * 115.232707303718485,
+                           "exact diagonalisation published by varbench (digits as given; uncertainty = rounding); "
+                           "used to cross-check the suite's Hamiltonian and V-score (docs/accuracy.md)",
+                           n=36, source=VARBENCH))
     return rows
 
 
-def _published(system_id: str, method: str, energy: float, tolerance: float, notes: str) -> Reference:
-    n = 100
-    return Reference(system_id, n, float(energy), float(energy) / n, method, float(tolerance), -1, PAPER, "",
-                     row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes)
+def _published(system_id: str, method: str, energy: float, tolerance: float, notes: str, n: int = 100,
+               source: str = PAPER) -> Reference:
+    return Reference(system_id, n, float(energy), float(energy) / n, method, float(tolerance), -1, source, "",
+                     row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes, uncertainty=float(tolerance))
 
 
 def computed_row_ids() -> list[str]:
     """Row ids of every computed (ED or closed-form) row of the shipped table, in table order."""
     ids = [f"tfim2d-4x4-obc-k{k}/ed" for k in ("0.1", "1", "2", "3.04438", "4", "5", "6")]
-    ids.append("tfim2d-5x5-obc-k3.04438/ed")
+    ids += [f"tfim2d-5x5-obc-k{k}/ed" for k in ("0.1", "1", "2", "3.04438", "4", "5", "6")]
     for L in (16, 20):
         for bc in ("pbc", "obc"):
             ids += [f"tfim1d-{L}-{bc}-k1/ed", f"tfim1d-{L}-{bc}-k1/analytic"]
@@ -557,13 +634,19 @@ def computed_row_ids() -> list[str]:
     return ids
 
 
+def dmrg_row_ids() -> list[str]:
+    """Row ids of the DMRG rows the table aims at (made one at a time, by
+    `lthbench exact --regenerate --method dmrg <system>`, never by a plain --regenerate)."""
+    return [f"tfim2d-{L}x{L}-obc-k{KAPPA_C}/dmrg-tenpy" for L in range(6, 11)]
+
+
 def _versions_json() -> str:
     from importlib import metadata
 
     from . import __version__
 
     out = {"lthbench": __version__, "python": platform.python_version()}
-    for name in ("numpy", "scipy", "jax"):
+    for name in ("numpy", "scipy", "jax", "physics-tenpy"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -571,18 +654,44 @@ def _versions_json() -> str:
     return json.dumps(out, sort_keys=True)
 
 
-def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = "") -> Reference:
-    """Compute one reference by ED ('ed-lanczos') or a closed form ('analytic'); see `Reference`.
+def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = "", progress=None,
+                      **dmrg_kwargs) -> Reference:
+    """Compute one reference by ED ('ed-lanczos'), a closed form ('analytic') or DMRG ('dmrg-tenpy').
 
     ED: the full ground level (with degeneracy) by `solve_ground_level`; tolerance = the residual
     norm ||H v - E v|| (a rigorous bound), floored at 1e-12 |E| for the rounding of E itself.
+    DMRG: `lthbench.dmrg.run_dmrg(system, **dmrg_kwargs)` (schedule, checkpoint, ...); energy and
+    uncertainty from its extrapolation, the stages in `details`. progress: a text stream for status
+    lines (ED: Lanczos products; DMRG: one line per sweep with an ETA), None for silence.
     """
     from .systems import system_from_id
 
+    check_id_size(system_id, method)
     system = system_from_id(system_id)
     start = time.perf_counter()
-    if method == "ed-lanczos":
-        level = solve_ground_level(system)
+    details = ""
+    if method == "dmrg-tenpy":
+        from . import dmrg
+
+        dmrg_kwargs.setdefault("schedule", None)
+        dmrg_kwargs["schedule"] = dmrg_kwargs["schedule"] or dmrg.default_schedule(system)
+        if not dmrg_kwargs.get("checkpoint"):
+            dmrg_kwargs["checkpoint"] = dmrg.default_checkpoint_path(system.id, dmrg_kwargs["schedule"])
+        # DMRG finds one state; the level is unique by Perron-Frobenius for the TFIM with kappa != 0
+        # (decided from the parameters: N >= 64 spins have no int64 basis codes to test it on).
+        degeneracy = 1 if system.params.get("kappa", 0.0) != 0.0 else -1
+        result = dmrg.run_dmrg(system, progress=progress, **dmrg_kwargs)
+        energy, tolerance = result.energy, result.uncertainty
+        source = source or f"{REGENERATE_COMMAND} --method dmrg {system_id}"
+        details = dmrg.details_json(result)
+        fit, last = result.extrapolation, result.stages[-1]
+        notes = (f"{result.library}, two-site DMRG, snake MPS, parity conserved; chi {[s.chi for s in result.stages]}; "
+                 f"E(chi={last.chi}) = {last.energy:.13f} (variational), discarded weight {last.trunc_err:.2g}, "
+                 f"variance {last.variance:.2g}; {fit['method']} -> {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
+                 f"; load {result.load}")
+        wall = result.wall_time_s  # includes time before a resume
+    elif method == "ed-lanczos":
+        level = solve_ground_level(system, progress=progress)
         energy, degeneracy = float(level.energies[0]), level.degeneracy
         tolerance = max(level.residual, 1e-12 * abs(energy))
         how = "Perron-Frobenius: unique" if level.unique_by_theorem else f"degeneracy to {DEGENERACY_TOL:g} rel."
@@ -598,16 +707,26 @@ def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = 
                  if system.kind == "tfim" else "pure toric code: -(stars + plaquettes) = -2 L^2, 4-fold on the torus")
     else:
         raise ValueError(f"cannot compute a {method!r} reference")
+    if method != "dmrg-tenpy":
+        wall = time.perf_counter() - start
     return Reference(system_id, system.n_spins, energy, energy / system.n_spins, method, float(tolerance),
                      int(degeneracy), source or REGENERATE_COMMAND, _versions_json(),
-                     row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes,
-                     wall_time_s=time.perf_counter() - start)
+                     row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes, wall_time_s=wall,
+                     uncertainty=float(tolerance), details=details)
 
 
 def _split_row_id(row_id: str) -> tuple[str, str]:
     system_id, tag = row_id.rsplit("/", 1)
     method = {v: k for k, v in ROW_TAGS.items()}[tag]
     return system_id, method
+
+
+def row_id_for(system_id: str, method: str) -> str:
+    """The table row id of a system's row made by `method` (a METHODS name or a METHOD_ALIASES key)."""
+    method = METHOD_ALIASES.get(method, method)
+    if method not in ROW_TAGS or method.startswith("published-"):
+        raise LthbenchError(f"cannot compute a {method!r} row; methods: {', '.join(METHOD_ALIASES)}")
+    return f"{system_id}/{ROW_TAGS[method]}"
 
 
 def references_to_dataset(rows: list[Reference]):
@@ -622,7 +741,7 @@ def references_to_dataset(rows: list[Reference]):
         values = [getattr(r, name) for r in rows]
         if name in ("n_spins", "degeneracy"):
             arr = np.asarray(values, dtype=np.int64)
-        elif name in ("energy", "energy_per_spin", "tolerance", "wall_time_s"):
+        elif name in ("energy", "energy_per_spin", "tolerance", "wall_time_s", "uncertainty"):
             arr = np.asarray(values, dtype=np.float64)
         else:
             arr = np.asarray(values, dtype=object)
@@ -632,6 +751,8 @@ def references_to_dataset(rows: list[Reference]):
     ds = xr.Dataset(data, coords=coords)
     ds["energy"].attrs["units"] = "Hamiltonian energy unit (J for the TFIM, star/plaquette coupling for the toric code)"
     ds["tolerance"].attrs["description"] = "estimate of |energy - exact|; NaN when unknown"
+    ds["uncertainty"].attrs["description"] = "stated absolute uncertainty of energy (energy units); NaN when unknown"
+    ds["details"].attrs["description"] = "JSON of method-specific data (DMRG stages and extrapolation)"
     ds["degeneracy"].attrs["description"] = "degeneracy of the ground level; -1 when unknown"
     ds.attrs.update({
         "title": "lthbench reference ground energies",
@@ -648,10 +769,12 @@ def dataset_to_references(ds) -> list[Reference]:
     for i, row_id in enumerate(ds["row"].values):
         kwargs = {"row_id": str(row_id), "system_id": str(ds["system_id"].values[i])}
         for f in dataclasses.fields(Reference):
-            if f.name in kwargs:
+            if f.name in kwargs or f.name not in ds:  # older tables lack uncertainty and details
                 continue
             value = ds[f.name].values[i]
             kwargs[f.name] = int(value) if f.type == "int" else float(value) if f.type == "float" else str(value)
+        if "uncertainty" not in ds:
+            kwargs["uncertainty"] = kwargs["tolerance"]
         rows.append(Reference(**kwargs))
     return rows
 
@@ -669,32 +792,111 @@ def _write_atomically(path: Path, write) -> None:
             os.unlink(tmp)
 
 
-def regenerate_reference_table(path=None, progress: bool = True, readme=None, row_ids=None):
-    """Recompute every computed row, keep the published ones, write the netCDF table atomically.
+def check_table_out(path) -> Path:
+    """Validate an output path for the reference table before any computation (LthbenchError, one line).
 
-    path: output .nc (default `DEFAULT_TABLE_PATH`). readme: where to write the markdown rendering
-    (default: README.md next to the default table; None for another path). row_ids: compute only
-    these (default `computed_row_ids()`). Returns the xarray Dataset written.
+    It must end in .nc, its folder must exist and be writable, and an existing file there must be a
+    reference table (never overwrite someone's results file).
     """
+    path = Path(path)
+    if path.suffix != ".nc":
+        raise LthbenchError(f"--out {path}: the reference table is a netCDF file; give a path ending in .nc")
+    if path.is_dir():
+        raise LthbenchError(f"--out {path} is a directory; give a .nc file path")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise LthbenchError(f"--out {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise LthbenchError(f"--out {path}: folder {folder} is not writable")
+    if path.exists():
+        try:
+            import xarray as xr
+
+            with xr.open_dataset(path, engine="h5netcdf") as ds:
+                ok = {"energy", "method", "system_id"} <= set(ds.variables)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is refused the same way
+            raise LthbenchError(f"--out {path} exists and is not a reference table ({type(err).__name__})") from None
+        if not ok:
+            raise LthbenchError(f"--out {path} exists and is not a reference table; give another path")
+    return path
+
+
+def _merged_rows(old: list[Reference], new: list[Reference]) -> list[Reference]:
+    """old rows with the new ones replacing equal row ids; new ids are inserted before the published
+    rows (computed rows first, in computed_row_ids / dmrg_row_ids order, then any others)."""
+    by_id = {r.row_id: r for r in old}
+    by_id.update({r.row_id: r for r in new})
+    order = computed_row_ids() + dmrg_row_ids()
+    rank = {rid: i for i, rid in enumerate(order)}
+    published = [r for r in by_id.values() if r.method.startswith("published-")]
+    computed = [r for r in by_id.values() if not r.method.startswith("published-")]
+    computed.sort(key=lambda r: (rank.get(r.row_id, len(order)), r.row_id))
+    return computed + published
+
+
+def write_reference_table(rows: list[Reference], path=None, readme=None):
+    """Write rows as the netCDF table at path (default the shipped one, whose README.md is then
+    rewritten too; readme: another README path) atomically; clears the lookup caches. Returns the Dataset."""
     path = Path(path) if path is not None else DEFAULT_TABLE_PATH
     if readme is None and path.resolve() == DEFAULT_TABLE_PATH.resolve():
         readme = DEFAULT_TABLE_PATH.parent / "README.md"
-    from tqdm.auto import tqdm
-
-    computed = []
-    ids = list(row_ids) if row_ids is not None else computed_row_ids()
-    with tqdm(ids, desc="references", unit="row", disable=not progress) as bar:
-        for row_id in bar:
-            bar.set_postfix_str(row_id)
-            system_id, method = _split_row_id(row_id)
-            computed.append(compute_reference(system_id, method))
-    rows = computed + _published_rows()
     ds = references_to_dataset(rows)
     _write_atomically(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
     if readme is not None:
         text = render_markdown(rows)
         _write_atomically(Path(readme), lambda tmp: Path(tmp).write_text(text))
     load_reference_table.cache_clear()
+    reference_energy.cache_clear()
+    return ds
+
+
+def merge_into_table(new_rows: list[Reference], path=None, readme=None):
+    """Add or replace rows (by row id) in the table at path (default the shipped one), keep the rest."""
+    path = check_table_out(path if path is not None else DEFAULT_TABLE_PATH)
+    old = table_references(path) if path.exists() else table_references()
+    return write_reference_table(_merged_rows(old, new_rows), path, readme)
+
+
+def regenerate_reference_table(path=None, progress: bool = True, readme=None, row_ids=None, merge: bool = False,
+                               dmrg_options=None):
+    """Recompute rows, keep the published ones, write the netCDF table atomically.
+
+    path: output .nc (default `DEFAULT_TABLE_PATH`), validated by `check_table_out` before any work.
+    readme: where to write the markdown rendering (default: README.md next to the default table;
+    None for another path). row_ids: compute only these (default `computed_row_ids()`, i.e. every ED
+    and closed-form row; DMRG rows are made only when named). merge: keep every other row of the
+    existing table (at path, else the shipped one) and write after each computed row, so a long list
+    loses nothing when interrupted; without merge, the ED/closed-form rows are all recomputed and the
+    existing DMRG rows are kept as they are. dmrg_options: keyword arguments for `run_dmrg`
+    (schedule, checkpoint, ...). Returns the xarray Dataset written.
+    """
+    path = check_table_out(path if path is not None else DEFAULT_TABLE_PATH)
+    source_table = path if path.exists() else DEFAULT_TABLE_PATH
+    old = table_references(source_table) if source_table.exists() else []
+    ids = list(row_ids) if row_ids is not None else computed_row_ids()
+    for row_id in ids:
+        check_id_size(*_split_row_id(row_id))
+    stream = sys.stderr if progress else None
+    if merge:
+        base = old
+    else:
+        base = [r for r in old if r.method == "dmrg-tenpy"] + _published_rows()
+    computed: list[Reference] = []
+
+    def write(rows):
+        return write_reference_table(rows, path, readme)
+
+    ds = None
+    for i, row_id in enumerate(ids):
+        system_id, method = _split_row_id(row_id)
+        if stream is not None:
+            print(f"references: row {i + 1}/{len(ids)}: {row_id}", file=stream, flush=True)
+        kwargs = dict(dmrg_options or {}) if method == "dmrg-tenpy" else {}
+        computed.append(compute_reference(system_id, method, progress=stream, **kwargs))
+        if merge:
+            ds = write(_merged_rows(base, computed))
+    if ds is None:
+        ds = write(_merged_rows(base, computed))
     return ds
 
 
@@ -760,18 +962,22 @@ def render_markdown(rows: list[Reference]) -> str:
         f"Generated by `{REGENERATE_COMMAND}` from `lthbench/exact.py`; do not edit by hand. The data live in",
         "`references.nc` (netCDF, read with `lthbench.exact.load_reference_table()`; one dim `row`, coords",
         "`row` = row id and `system_id`). `lthbench.exact.reference_energy(system_id)` returns the best row",
-        "for a system: analytic > ed-lanczos > published-dmrg > published-nqs. Row ids are stable.",
-        "Energies in units of J (TFIM) or of the star/plaquette coupling (toric code).",
+        "for a system: analytic > ed-lanczos > published-ed > dmrg-tenpy > published-dmrg > published-nqs. Row ids are",
+        "stable. Energies in units of J (TFIM) or of the star/plaquette coupling (toric code). `uncertainty`",
+        "is absolute (energy units) and `rel. unc.` = uncertainty / |energy|: a relative error below it is",
+        "below the reference's precision. Times are wall-clock on the machine that made the row (2 shared",
+        "cores; the load is in the notes where it was recorded).",
         "",
-        "| row id | N | energy | E / N | method | tolerance | degeneracy | time (s) |",
-        "|---|---:|---:|---:|---|---:|---:|---:|",
+        "| row id | N | energy | E / N | method | uncertainty | rel. unc. | degeneracy | time (s) |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for r in rows:
         deg = str(r.degeneracy) if r.degeneracy >= 0 else "?"
         wall = f"{r.wall_time_s:.1f}" if math.isfinite(r.wall_time_s) else ""
+        rel = r.uncertainty / abs(r.energy) if math.isfinite(r.uncertainty) and r.energy else float("nan")
         lines.append(f"| `{r.row_id}` | {r.n_spins} | {r.energy:.13f} | {r.energy_per_spin:.13f} | {r.method} | "
-                     f"{_fmt(r.tolerance, 2)} | {deg} | {wall} |")
-    versions = next((r.versions for r in rows if r.versions), "{}")
+                     f"{_fmt(r.uncertainty, 2)} | {_fmt(rel, 2)} | {deg} | {wall} |")
+    versions = next((r.versions for r in rows if r.versions and r.method != "dmrg-tenpy"), "{}")
     lines += [
         "",
         "## How each number was made",
@@ -785,6 +991,17 @@ def render_markdown(rows: list[Reference]) -> str:
         "- **analytic**: TFIM chains by free fermions (`tfim_chain_free_fermion_energy`; PBC: even fermion",
         "  parity, antiperiodic momenta k = (2n-1) pi / L; OBC: singular values of the bidiagonal L x L",
         "  matrix); pure toric code -2 L^2, four-fold degenerate. Tolerance 1e-12 |E| (rounding).",
+        "- **dmrg-tenpy**: `lthbench exact --regenerate --method dmrg <system> [--chi 32,64,...]`, i.e.",
+        "  `lthbench.dmrg.run_dmrg`: physics-tenpy's two-site DMRG on `TFIModel` (H = -J sum XX - g sum Z,",
+        "  Pauli matrices: our H after a Hadamard on every site, g = kappa), square lattice as a snake MPS,",
+        "  parity conserved, started from |+...+>. The bond dimension grows through the schedule; stages",
+        "  before the last two run <= 3 sweeps, the last two until a sweep changes E by < 1e-13 relative",
+        "  (<= 12 sweeps). Per stage: <H> of the truncated MPS (variational), the largest discarded weight",
+        "  of its last sweep, and <H^2> - <H>^2 (always for the last two). Energy = the line through the",
+        "  last two stages in discarded weight, at zero; uncertainty = max(|E_last - E_0|, |E_0 - E_0^var|,",
+        "  1e-12 |E|), E_0^var the same line in the variance. The row's `details` (JSON) holds every stage.",
+        "  The run checkpoints the MPS after every sweep (`~/.cache/lthbench/dmrg/`) and resumes from it.",
+        f"- **published-ed**: copied from {VARBENCH}.",
         f"- **published-dmrg / published-nqs**: copied from {PAPER}. The paper reports no exact",
         "  diagonalisation at 10 x 10. At kappa_c its DMRG value and its dense-ResCNN mean disagree by 0.0415",
         "  (the NQS mean is lower), recorded as both rows' tolerance; the other NQS rows have no stated accuracy.",
@@ -795,4 +1012,20 @@ def render_markdown(rows: list[Reference]) -> str:
         "",
     ]
     lines += [f"- `{r.row_id}`: {r.notes}" for r in rows if r.notes]
+    for r in rows:
+        if r.method == "dmrg-tenpy" and r.details:
+            lines += ["", f"### `{r.row_id}`: stages", ""] + _dmrg_stage_table(json.loads(r.details))
     return "\n".join(lines) + "\n"
+
+
+def _dmrg_stage_table(details: dict) -> list[str]:
+    """Markdown lines: one row per bond dimension of a DMRG row's details, then its extrapolation."""
+    lines = ["| chi | sweeps | <H> | discarded weight | variance | time (s) |", "|---:|---:|---:|---:|---:|---:|"]
+    for s in details["stages"]:
+        lines.append(f"| {s['chi']} | {s['sweeps']} | {s['energy']:.13f} | {_fmt(s['trunc_err'], 3)} | "
+                     f"{_fmt(s['variance'], 3)} | {s['wall_time_s']:.0f} |")
+    fit = details["extrapolation"]
+    extra = [f"{k} {fit[k]:.13f}" for k in ("energy_var", "energy_3pt") if k in fit]
+    lines += ["", f"Extrapolation ({fit['method']}): E_0 = {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
+              + (f"; cross-checks: {', '.join(extra)}" if extra else "") + f". {details.get('library', '')}."]
+    return lines

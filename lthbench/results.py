@@ -60,9 +60,10 @@ VARIABLES = {
 # Per-task variables.
 TASK_VARIABLES = {
     "reference_energy": ("energy unit of the task's Hamiltonian", "reference ground-state energy E_ref"),
+    "reference_uncertainty": ("energy unit of the task's Hamiltonian", "stated absolute uncertainty of E_ref (NaN: unknown)"),
     "n_spins": ("spins", "number of spins N"),
 }
-RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source", "fingerprint")
+RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source", "reference_method", "fingerprint")
 # The dataset layout: 1 = before fingerprints (read as is, fingerprints ''), 2 = with `fingerprint`.
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -494,6 +495,7 @@ def normalize_record(record: dict) -> dict:
         out["diverged"] = float(int(bool(out["diverged"])))
     out["reference_source"] = str(out.get("reference_source") or "")
     out["fingerprint"] = str(out.get("fingerprint") or "")
+    out["reference_method"] = str(out.get("reference_method") or "")
     return out
 
 
@@ -537,6 +539,7 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     task_data = {name: np.full(n_task, np.nan) for name in TASK_VARIABLES}
     sources = [""] * n_task
     fingerprints = np.full((n_task, len(coords["method"])), "", dtype=object)
+    ref_methods = [""] * n_task
     for r in records:
         pos = tuple(index[d][r[d]] for d in DIMS)
         for name in VARIABLES:
@@ -549,6 +552,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
             sources[t] = r["reference_source"]
         if r["fingerprint"]:
             fingerprints[t, index["method"][r["method"]]] = r["fingerprint"]
+        if r["reference_method"]:
+            ref_methods[t] = r["reference_method"]
 
     data_vars = {}
     for name, (units, long_name) in VARIABLES.items():
@@ -558,6 +563,8 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     data_vars["reference_source"] = (("task",), _object_array(sources), {"long_name": "how E_ref was obtained"})
     data_vars["fingerprint"] = (("task", "method"), fingerprints, {
         "long_name": "cell identity: sha256 of everything that determines the chain's numbers ('' = unknown)"})
+    data_vars["reference_method"] = (("task",), _object_array(ref_methods),
+                                     {"long_name": "method of the E_ref row (ed-lanczos, dmrg-tenpy, ...)"})
     ds = xr.Dataset(
         data_vars,
         coords={
@@ -604,10 +611,11 @@ def dataset_to_records(ds) -> list[dict]:
                             continue
                         rec = {"task": str(task), "method": str(method), "control": str(control),
                                "round": int(rnd), "seed": int(seed), **values}
-                        for name in TASK_VARIABLES:
-                            rec[name] = float(ds[name].values[t])
+                        for name in TASK_VARIABLES:  # files from before a variable existed lack it
+                            rec[name] = float(ds[name].values[t]) if name in ds else float("nan")
                         rec["reference_source"] = str(ds["reference_source"].values[t])
                         rec["fingerprint"] = str(ds["fingerprint"].values[t, m]) if "fingerprint" in ds else ""
+                        rec["reference_method"] = str(ds["reference_method"].values[t]) if "reference_method" in ds else ""
                         records.append(rec)
     return records
 

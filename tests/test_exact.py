@@ -208,3 +208,136 @@ def test_systems_lists_every_system_of_the_table(capsys):
     assert {r["id"] for r in listed} == {r.system_id for r in _table_rows()}
     best = {r["id"]: r["method"] for r in listed}
     assert best["toric-3"] == "analytic" and best["tfim2d-10x10-obc-k3.04438"] == "published-dmrg"
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks before cost (issue 16), progress, uncertainty
+
+def _forbid(monkeypatch, target, name):
+    def boom(*args, **kwargs):
+        raise AssertionError(f"{name} was called before the check")
+    monkeypatch.setattr(target, name, boom)
+
+
+def test_huge_chain_fails_its_size_check_before_building_anything(monkeypatch, capsys):
+    import lthbench.systems
+
+    _forbid(monkeypatch, lthbench.systems, "system_from_id")
+    assert main(["exact", "tfim1d-100000-obc-k1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "N=100000" in err and "too large" in err and "\n" not in err
+    assert exact.spins_in_id("tfim2d-6x7-obc-k1") == 42 and exact.spins_in_id("toric-3-hx0.2") == 18
+    assert exact.spins_in_id("nonsense") is None
+
+
+def test_huge_chain_from_a_real_process_is_fast_and_small():
+    """Under a 3 GiB address-space limit (ulimit -v): building the 100,000-site system would not fit."""
+    cmd = f"ulimit -v {3 << 20}; exec {sys.executable} -m lthbench exact tfim1d-100000-obc-k1"
+    proc = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "N=100000" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("bad", ["no-such-dir/refs.nc", "refs.txt", "."])
+def test_regenerate_checks_out_before_recomputing(bad, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    _forbid(monkeypatch, exact, "compute_reference")
+    assert main(["exact", "--regenerate", "--out", bad]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lthbench exact: error: --out") and "\n" not in err
+
+
+def test_regenerate_refuses_to_overwrite_a_foreign_file(monkeypatch, capsys, tmp_path):
+    foreign = tmp_path / "results.nc"
+    foreign.write_bytes(b"not a netCDF file")
+    _forbid(monkeypatch, exact, "compute_reference")
+    assert main(["exact", "--regenerate", "--method", "ed", "tfim2d-2x2-obc-k1", "--out", str(foreign)]) == 2
+    assert "not a reference table" in capsys.readouterr().err
+    assert foreign.read_bytes() == b"not a netCDF file"
+
+
+def test_regenerate_named_rows_merge_into_a_copy(tmp_path, capsys):
+    out = tmp_path / "refs.nc"
+    assert main(["exact", "--regenerate", "--method", "ed", "tfim2d-3x3-obc-k0.5", "--out", str(out),
+                 "--no-progress"]) == 0
+    rows = {r.row_id: r for r in exact.table_references(out)}
+    assert {r.row_id for r in exact.table_references()} <= set(rows)
+    row = rows["tfim2d-3x3-obc-k0.5/ed"]
+    assert row.energy == pytest.approx(
+        np.linalg.eigvalsh(exact.sparse_hamiltonian(tfim((3, 3), 0.5)).toarray())[0], rel=1e-10)
+    assert row.uncertainty == row.tolerance and row.uncertainty < 1e-9
+
+
+def test_lanczos_progress_lines():
+    import io
+
+    stream = io.StringIO()
+    counter = exact._ProductCounter("test", stream, every=0.0)
+    op = counter.wrap(exact.hamiltonian_operator(tfim((3, 3), 1.0), "even"))
+    for _ in range(3):
+        op.matvec(np.ones(op.shape[0]))
+    lines = stream.getvalue().strip().splitlines()
+    assert counter.count == 3 and len(lines) == 3 and "3 Lanczos products" in lines[-1]
+
+
+def test_every_row_states_its_uncertainty():
+    for row in _table_rows():
+        if row.method != "published-nqs" or row.system_id == "tfim2d-10x10-obc-k3.04438":
+            assert math.isfinite(row.uncertainty) and row.uncertainty > 0, row.row_id
+        if row.method in ("ed-lanczos", "analytic"):
+            assert row.uncertainty <= 1e-9 * abs(row.energy)
+
+
+def test_old_tables_without_uncertainty_still_load(tmp_path):
+    ds = exact.references_to_dataset(_table_rows()).drop_vars(["uncertainty", "details"])
+    path = tmp_path / "old.nc"
+    ds.to_netcdf(path, engine="h5netcdf")
+    rows = exact.table_references(path)
+    assert all(r.uncertainty == r.tolerance or (math.isnan(r.uncertainty) and math.isnan(r.tolerance)) for r in rows)
+
+
+def test_systems_shows_method_and_uncertainty(capsys):
+    assert main(["systems"]) == 0
+    out = capsys.readouterr().out
+    assert "uncertainty" in out.splitlines()[0] and "rel. unc." in out.splitlines()[0]
+    assert main(["systems", "--json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed["tfim2d-4x4-obc-k3.04438"]["uncertainty"] < 1e-9
+
+
+def test_records_say_which_row_scored_them():
+    """The record fields a protocol cell gets from its reference, and their round trip through a results file."""
+    from lthbench.pruning.protocols import _reference
+    from lthbench.results import dataset_to_records, records_to_dataset
+
+    energy, source, uncertainty, method = _reference("tfim2d-6x6-obc-k3.04438")
+    row = exact.references_for("tfim2d-6x6-obc-k3.04438")[0]
+    assert (energy, uncertainty, method) == (row.energy, row.uncertainty, "dmrg-tenpy")
+    assert source.startswith("tfim2d-6x6-obc-k3.04438/dmrg-tenpy: ")
+    rec = {"task": "t", "method": "m", "control": "imp", "round": 0, "seed": 0, "energy": -115.0, "n_alive": 1,
+           "reference_energy": energy, "reference_source": source, "reference_uncertainty": uncertainty,
+           "reference_method": method, "n_spins": 36}
+    back = dataset_to_records(records_to_dataset([rec]))[0]
+    assert back["reference_uncertainty"] == uncertainty and back["reference_method"] == "dmrg-tenpy"
+    old = records_to_dataset([rec]).drop_vars(["reference_uncertainty", "reference_method"])
+    back = dataset_to_records(old)[0]  # files written before these variables existed
+    assert math.isnan(back["reference_uncertainty"]) and back["reference_method"] == ""
+
+
+def test_dmrg_rows_meet_their_targets():
+    """Shipped DMRG rows state their stages and a finite uncertainty; 6 x 6 meets the issue's 1e-9
+    relative and 7 x 7 its 1e-7 (8 x 8 ships at 4.4e-6, a missed target written in its notes); the
+    5 x 5 ED rows exist at all seven of the paper's fields."""
+    rows = {r.row_id: r for r in _table_rows()}
+    for L, target in ((6, 1e-9), (7, 1e-7)):
+        row = rows[f"tfim2d-{L}x{L}-obc-k3.04438/dmrg-tenpy"]
+        assert row.uncertainty / abs(row.energy) <= target
+    for row in rows.values():
+        if row.method == "dmrg-tenpy":
+            details = json.loads(row.details)
+            stages = details["stages"]
+            assert [s["chi"] for s in stages] == details["schedule"] and len(stages) >= 2
+            assert stages[-1]["energy"] >= row.energy  # the extrapolation lies below the variational energy
+            assert 0 < row.uncertainty < abs(stages[-1]["energy"] - stages[-2]["energy"]) + 1e-9 * abs(row.energy)
+            assert row.energy_per_spin == pytest.approx(row.energy / row.n_spins, rel=1e-14)
+    for k in ("0.1", "1", "2", "3.04438", "4", "5", "6"):
+        assert rows[f"tfim2d-5x5-obc-k{k}/ed"].uncertainty <= 1e-11 * 100

@@ -1,9 +1,11 @@
-"""`lthbench systems`: the standard systems (those of the shipped reference table) with N and the best
-reference ground energy and its method."""
+"""`lthbench systems`: the standard systems (those of the shipped reference table) with N, the best
+reference ground energy (the row a task on that system is scored against), its method and its stated
+uncertainty (absolute, and relative to |E_ref|: relative errors below it are below reference precision)."""
 
 from __future__ import annotations
 
 import json
+import math
 
 
 def register(subparsers) -> None:
@@ -24,15 +26,24 @@ def rows_to_show(all_rows: bool):
     return [references_for(system_id)[0] for system_id in seen]
 
 
+def _fmt(value: float) -> str:
+    return f"{value:.2g}" if math.isfinite(value) else "unknown"
+
+
 def run(args) -> int:
     rows = rows_to_show(args.all_rows)
     if args.json:
         print(json.dumps([{"id": r.system_id, "row_id": r.row_id, "n_spins": r.n_spins, "energy": r.energy,
-                           "method": r.method} for r in rows]))
+                           "method": r.method,
+                           "uncertainty": r.uncertainty if math.isfinite(r.uncertainty) else None}
+                          for r in rows]))
         return 0
-    header = ["row id" if args.all_rows else "id", "N", "E_ref", "E_ref / N", "method", "degeneracy"]
+    header = ["row id" if args.all_rows else "id", "N", "E_ref", "E_ref / N", "method", "uncertainty", "rel. unc.",
+              "degeneracy"]
     table = [[r.row_id if args.all_rows else r.system_id, str(r.n_spins), f"{r.energy:.10f}",
-              f"{r.energy_per_spin:.10f}", r.method, str(r.degeneracy) if r.degeneracy >= 0 else "?"]
+              f"{r.energy_per_spin:.10f}", r.method, _fmt(r.uncertainty),
+              _fmt(r.uncertainty / abs(r.energy) if r.energy else float("nan")),
+              str(r.degeneracy) if r.degeneracy >= 0 else "?"]
              for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
@@ -40,6 +51,6 @@ def run(args) -> int:
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     if not args.all_rows:
-        print("\nbest reference per system (analytic > ed-lanczos > published-dmrg > published-nqs); "
-              "`--all-rows` shows every row; ids work with `lthbench exact <id>`.")
+        print("\nbest reference per system (analytic > ed-lanczos > published-ed > dmrg-tenpy > published-dmrg > published-nqs): "
+              "the row tasks are scored against; `--all-rows` shows every row; ids work with `lthbench exact <id>`.")
     return 0

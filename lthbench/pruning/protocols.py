@@ -121,15 +121,17 @@ def _ground_space(system_id: str):
 
 
 @lru_cache(maxsize=64)
-def _reference(reference_id: str) -> tuple[float, str]:
+def _reference(reference_id: str) -> tuple[float, str, float, str]:
+    """(energy, source, uncertainty, method) of the reference row a task is scored against."""
     try:
         from ..exact import reference_energy
 
         ref = reference_energy(reference_id)
     except (ImportError, LthbenchError):
-        return float("nan"), ""
+        return float("nan"), "", float("nan"), ""
     source = getattr(ref, "source", "") or getattr(ref, "method", "")
-    return float(ref.energy), str(source)
+    row = f"{ref.row_id}: " if getattr(ref, "row_id", "") else ""
+    return float(ref.energy), row + str(source), float(getattr(ref, "uncertainty", float("nan"))), str(ref.method)
 
 
 @lru_cache(maxsize=64)
@@ -208,7 +210,8 @@ class _Chain:
             shapes, lambda name, leaf: bool(self.ansatz.is_prunable(name, leaf)) and not any(e in name for e in exclude)
         )
         self.controls = make_controls(self.ansatz, self.prunable)
-        self.reference, self.reference_source = _reference(task.reference)
+        self.reference, self.reference_source, self.reference_uncertainty, self.reference_method = \
+            _reference(task.reference)
 
     def key(self, control: str, rnd: int):
         from ..results import CellKey
@@ -243,6 +246,8 @@ class _Chain:
             "diverged": int(diverged),
             "reference_energy": ref,
             "reference_source": self.reference_source,
+            "reference_uncertainty": self.reference_uncertainty,
+            "reference_method": self.reference_method,
             "n_spins": n,
             "fingerprint": self.fingerprint,
             "identity": self.identity,
