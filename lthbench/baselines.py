@@ -154,7 +154,7 @@ def write_baseline(store, task, seeds: list[int], path: str | os.PathLike, prove
     records = [r for r in store.records() if r["task"] == task.id and r["method"] == label and r["seed"] in seeds]
     ds = records_to_dataset(records, provenance)
     ds.attrs["baselines_version"] = BASELINES_VERSION
-    ds.attrs["title"] = f"lthbench baseline {task.id} ({label})"
+    ds.attrs["baseline"] = f"lthbench baseline {task.id} ({label})"  # the title stays the results schema's
     arts = artifacts_dataset(store, task, label, seeds)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
