@@ -293,7 +293,7 @@ def test_compare_input_checks(tmp_path, capsys):
     junk.write_text("not a netcdf")
     for argv, needle in (
         (["compare", str(foreign)], "not an lthbench results file"),
-        (["compare", str(junk)], "cannot read"),
+        (["compare", str(junk)], "is not an lthbench results file"),
         (["compare", str(a), str(b), "--metric", "n_alive"], "not a metric"),
         (["compare", str(a), str(b), "--tolerance", "nan"], "tolerance"),
         (["compare", str(a), str(b), "--alpha", "-1"], "alpha"),

@@ -86,6 +86,8 @@ EXEMPT = {
     "n_steps": "TrainConfig.n_steps is set from dense_steps / round_steps, both covered",
     "sr_alive_only": "implementation switch with the same mathematics (SR over the alive parameters: exact "
                      "algebra, tested equal in tests/); not part of a task's definition",
+    "cg_warm_start": "a TrainConfig switch that TaskSpec does not carry (every task runs CG with its default); "
+                     "a change of that default moves the CG cells (tfim3x3-mc-cg/*)",
     "sr_dedup": "implementation switch with the same mathematics (SR over distinct samples: exact algebra, "
                 "tested equal in tests/); not part of a task's definition",
 }
