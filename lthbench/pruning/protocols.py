@@ -121,28 +121,32 @@ def _ground_space(system_id: str):
 
 
 @lru_cache(maxsize=64)
-def _reference(reference_id: str) -> tuple[float, str, float, str]:
-    """(energy, source, uncertainty, method) of the reference row a task is scored against."""
+def _reference_of(reference_id: str, compute: bool):
+    """The Reference row a task is scored against, or None when there is none. The one lookup behind
+    `_reference` and `_reference_row`, so a row missing from the table is computed (ED) at most once."""
     try:
         from ..exact import reference_energy
 
-        ref = reference_energy(reference_id)
+        return reference_energy(reference_id, compute=compute)
     except (ImportError, LthbenchError):
+        return None
+
+
+def _reference(reference_id: str) -> tuple[float, str, float, str]:
+    """(energy, source, uncertainty, method) of the reference row a task is scored against."""
+    ref = _reference_of(reference_id, True)
+    if ref is None:
         return float("nan"), "", float("nan"), ""
     source = getattr(ref, "source", "") or getattr(ref, "method", "")
     row = f"{ref.row_id}: " if getattr(ref, "row_id", "") else ""
     return float(ref.energy), row + str(source), float(getattr(ref, "uncertainty", float("nan"))), str(ref.method)
 
 
-@lru_cache(maxsize=64)
 def _reference_row(reference_id: str, compute: bool = True) -> str:
     """The id of the reference row a task is scored against ('computed:<method>' for one computed
     now, '' when there is none, or none in the table and not `compute`): part of the cell identity."""
-    try:
-        from ..exact import reference_energy
-
-        ref = reference_energy(reference_id, compute=compute)
-    except (ImportError, LthbenchError):
+    ref = _reference_of(reference_id, bool(compute))
+    if ref is None:
         return ""
     return str(getattr(ref, "row_id", "") or f"computed:{getattr(ref, 'method', '')}")
 
