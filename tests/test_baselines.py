@@ -158,3 +158,22 @@ def test_shipped_baseline_matches_todays_engine(family, tmp_path):
     old, new = baselines.rerun_cell(baselines.shipped_baseline_path(task_id), task_id, 0, tmp_path)
     assert new["n_alive"] == old["n_alive"], task_id
     assert baselines.energies_agree(old, new), (task_id, old["energy"], new["energy"])
+
+
+def test_baseline_chain_fingerprints_are_pinned():
+    """The fingerprint of every CPU-scale baseline chain is pinned: the baseline runs resume across
+    sessions and code moves, and a changed fingerprint refuses the resume (a refactor that changes
+    one, e.g. by moving a built-in method or nesting the TaskSpec, must be deliberate and bump the
+    baselines' version). Regenerate the pins only together with the baselines."""
+    import json
+
+    from lthbench.pruning.protocols import chain_fingerprint
+
+    pinned = json.loads((ROOT / "tests" / "baseline_fingerprints.json").read_text())
+    assert sorted(pinned) == sorted(baselines.family_task_ids("all-cpu"))
+    for task_id, want in pinned.items():
+        _, label, identity, got = chain_fingerprint(get_task(task_id), baselines.BASELINE_METHOD,
+                                                    baselines.BASELINE_PROTOCOL, baselines.BASELINE_REWIND,
+                                                    compute_reference=False)
+        assert identity["reference"], task_id  # scored against a table row, never a fresh computation
+        assert got == want, f"{task_id}: baseline fingerprint changed ({label})"

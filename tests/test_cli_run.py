@@ -216,7 +216,7 @@ def test_method_hyperparameters_and_budget_overrides_are_in_the_identity(tmp_pat
     assert {r["method"] for r in recs.values()} == {label}
     ident = recs[1]["identity"]
     assert ident["task"]["dense_steps"] == 10 and ident["task"]["round_steps"] == 2
-    assert ident["method"] == {"name": "synflow[iterations=20]", "qualname": "lthbench.pruning.methods:SynFlow",
+    assert ident["method"] == {"name": "synflow[iterations=20]", "qualname": "lthbench.pruning:SynFlow",
                                "kwargs": {"iterations": "20"}, "source_sha256": ""}
     ds = load_dataset(out)
     prov = provenance_of(ds)

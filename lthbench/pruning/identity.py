@@ -98,11 +98,20 @@ def source_hash(method: Callable) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def stable_qualname(method: Callable) -> str:
+    """'module:QualName' of a user method; 'lthbench.pruning:QualName' of lthbench's own, whatever
+    submodule defines it, so moving a built-in method between files keeps every fingerprint."""
+    if is_user_method(method):
+        return qualified_name(method)
+    target = method_target(method)
+    return f"lthbench.pruning:{getattr(target, '__qualname__', type(target).__name__)}"
+
+
 def method_identity(method: Callable, name: str) -> dict:
     """{'name': label part, 'qualname', 'kwargs' (canonical text), 'source_sha256'} of a resolved method."""
     return {
         "name": name,
-        "qualname": qualified_name(method),
+        "qualname": stable_qualname(method),
         "kwargs": {k: format_value(v) for k, v in method_kwargs(method).items()},
         "source_sha256": source_hash(method),
     }
