@@ -120,12 +120,21 @@ def main(spec_path: str) -> None:
 
     def config(n_steps):
         return TrainConfig(
-            n_steps=n_steps, n_samples=int(spec["n_samples"]), n_chains=int(spec["n_chains"]),
-            learning_rate=float(spec["learning_rate"]), optimizer="sgd", sr_shift=float(spec["sr_shift"]),
-            n_eval_steps=1, exact=bool(spec["exact"]), sweep_size=system.n_spins,
-            n_burn_in=int(spec.get("n_burn_in", 100)), n_discard_per_step=int(spec["n_discard"]),
-            star_flip_prob=float(spec.get("star_flip_prob", 0.0)), sr_solver=spec.get("sr_solver", "cholesky"),
-            cg_tol=float(spec.get("cg_tol", 1e-5)), cg_maxiter=spec.get("cg_maxiter"),
+            n_steps=n_steps,
+            n_samples=int(spec["n_samples"]),
+            n_chains=int(spec["n_chains"]),
+            learning_rate=float(spec["learning_rate"]),
+            optimizer="sgd",
+            sr_shift=float(spec["sr_shift"]),
+            n_eval_steps=1,
+            exact=bool(spec["exact"]),
+            sweep_size=system.n_spins,
+            n_burn_in=int(spec.get("n_burn_in", 100)),
+            n_discard_per_step=int(spec["n_discard"]),
+            star_flip_prob=float(spec.get("star_flip_prob", 0.0)),
+            sr_solver=spec.get("sr_solver", "cholesky"),
+            cg_tol=float(spec.get("cg_tol", 1e-5)),
+            cg_maxiter=spec.get("cg_maxiter"),
         )
 
     mask = None if spec.get("mask") is None else {"ffnn": {"w": jnp.asarray(np.asarray(spec["mask"], np.float64))}}
@@ -140,13 +149,20 @@ def main(spec_path: str) -> None:
         wall = time.perf_counter() - t0
         exact = evaluate(system, ansatz, res.params, TrainConfig(n_steps=0, exact=True), key)
         st = config(1)
-        out = {"code": "lthbench", "task": spec["task"], "n_steps_total": int(res.n_steps_done),
-               "wall_seconds": wall, "energy_last10": float(np.mean(res.energy_history[-10:])),
-               "exact_energy": float(exact.energy),
-               "config": (f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
-                          f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
-                          f"star_flip_prob={st.star_flip_prob}, n_discard_per_step={st.n_discard_per_step})"),
-               "versions": {"lthbench": getattr(lthbench, "__version__", "?"), "jax": jax.__version__}}
+        out = {
+            "code": "lthbench",
+            "task": spec["task"],
+            "n_steps_total": int(res.n_steps_done),
+            "wall_seconds": wall,
+            "energy_last10": float(np.mean(res.energy_history[-10:])),
+            "exact_energy": float(exact.energy),
+            "config": (
+                f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
+                f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
+                f"star_flip_prob={st.star_flip_prob}, n_discard_per_step={st.n_discard_per_step})"
+            ),
+            "versions": {"lthbench": getattr(lthbench, "__version__", "?"), "jax": jax.__version__},
+        }
         print("PEER_RESULT " + json.dumps(out), flush=True)
         return
 
@@ -175,13 +191,19 @@ def main(spec_path: str) -> None:
         "energy_last10": float(np.mean(hist[-10:])),
         "energy_first": float(hist[0]),
         "n_params": n_params,
-        "config": (f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
-                   f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
-                   f"exact={st.exact}, n_discard_per_step={st.n_discard_per_step}, n_burn_in={st.n_burn_in}, "
-                   f"star_flip_prob={st.star_flip_prob}, sr_dedup={st.sr_dedup}, sr_solver={st.sr_solver!r}"
-                   f"{f', cg_tol={st.cg_tol}' if st.sr_solver == 'cg' else ''}), mask density {spec.get('density', 1.0)}"),
-        "versions": {"lthbench": getattr(lthbench, "__version__", "?"), "jax": jax.__version__,
-                     "haiku": haiku.__version__, "python": platform.python_version()},
+        "config": (
+            f"lthbench.vmc.train, TrainConfig(n_samples={st.n_samples}, n_chains={st.n_chains}, "
+            f"sweep_size={st.sweep_size}, learning_rate={st.learning_rate}, sr_shift={st.sr_shift}, "
+            f"exact={st.exact}, n_discard_per_step={st.n_discard_per_step}, n_burn_in={st.n_burn_in}, "
+            f"star_flip_prob={st.star_flip_prob}, sr_dedup={st.sr_dedup}, sr_solver={st.sr_solver!r}"
+            f"{f', cg_tol={st.cg_tol}' if st.sr_solver == 'cg' else ''}), mask density {spec.get('density', 1.0)}"
+        ),
+        "versions": {
+            "lthbench": getattr(lthbench, "__version__", "?"),
+            "jax": jax.__version__,
+            "haiku": haiku.__version__,
+            "python": platform.python_version(),
+        },
         "cpu_count": os.cpu_count(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "devices": [str(d) for d in jax.devices()],

@@ -89,8 +89,12 @@ def _build(spec):
         else:
             sampler = nk.sampler.MetropolisLocal(hi, n_chains=int(spec["n_chains"]), sweep_size=n)
         vstate = nk.vqs.MCState(
-            sampler, model, n_samples=int(spec["n_samples"]),
-            n_discard_per_chain=int(spec["n_discard"]), seed=seed, sampler_seed=seed + 1,
+            sampler,
+            model,
+            n_samples=int(spec["n_samples"]),
+            n_discard_per_chain=int(spec["n_discard"]),
+            seed=seed,
+            sampler_seed=seed + 1,
         )
     vstate.parameters = {"kernel": jnp.asarray(w0)}
 
@@ -106,8 +110,10 @@ def _build(spec):
         if spec.get("solver") == "cholesky":
             kw["linear_solver"] = nk.optimizer.solver.cholesky
         driver = nk.driver.VMC_SR(ham, optax.sgd(lr), diag_shift=shift, variational_state=vstate, mode="real", **kw)
-        desc = (f"nk.driver.VMC_SR(optax.sgd({lr}), diag_shift={shift}, mode='real', use_ntk={driver._use_ntk}, "
-                f"on_the_fly={driver._on_the_fly}, solver={getattr(driver._linear_solver, '__name__', driver._linear_solver)})")
+        desc = (
+            f"nk.driver.VMC_SR(optax.sgd({lr}), diag_shift={shift}, mode='real', use_ntk={driver._use_ntk}, "
+            f"on_the_fly={driver._on_the_fly}, solver={getattr(driver._linear_solver, '__name__', driver._linear_solver)})"
+        )
     elif driver_kind == "vmc+sr":
         qgt = spec.get("qgt")
         qgt_obj = getattr(nk.optimizer.qgt, qgt) if qgt else None
@@ -115,21 +121,27 @@ def _build(spec):
         if qgt_obj is not None:
             sr_kw["qgt"] = qgt_obj
         if spec.get("sr_solver") == "cg":
-            sr_kw["solver"] = functools.partial(jax.scipy.sparse.linalg.cg, tol=float(spec["cg_tol"]),
-                                                maxiter=spec.get("cg_maxiter"))
+            sr_kw["solver"] = functools.partial(
+                jax.scipy.sparse.linalg.cg, tol=float(spec["cg_tol"]), maxiter=spec.get("cg_maxiter")
+            )
             sr_kw["solver_restart"] = False  # warm start from the last solution (NetKet's default)
         elif spec.get("solver") == "cholesky":
             sr_kw["solver"] = nk.optimizer.solver.cholesky
-        driver = nk.driver.VMC(ham, nk.optimizer.Sgd(learning_rate=lr), variational_state=vstate,
-                               preconditioner=nk.optimizer.SR(**sr_kw))
+        driver = nk.driver.VMC(
+            ham, nk.optimizer.Sgd(learning_rate=lr), variational_state=vstate, preconditioner=nk.optimizer.SR(**sr_kw)
+        )
         desc = f"nk.driver.VMC(nk.optimizer.Sgd({lr}), preconditioner=nk.optimizer.SR({sr_kw}))"
     else:
         raise SystemExit(f"unknown driver {driver_kind!r}")
-    sampler_desc = (f"MetropolisSampler(local-or-star rule, star probability {star_prob}, " if star_prob > 0
-                    else "MetropolisLocal(")
-    state_desc = ("nk.vqs.FullSumState" if spec["exact"] else
-                  f"nk.vqs.MCState({sampler_desc}n_chains={spec['n_chains']}, sweep_size={n}), "
-                  f"n_samples={spec['n_samples']}, n_discard_per_chain={spec['n_discard']})")
+    sampler_desc = (
+        f"MetropolisSampler(local-or-star rule, star probability {star_prob}, " if star_prob > 0 else "MetropolisLocal("
+    )
+    state_desc = (
+        "nk.vqs.FullSumState"
+        if spec["exact"]
+        else f"nk.vqs.MCState({sampler_desc}n_chains={spec['n_chains']}, sweep_size={n}), "
+        f"n_samples={spec['n_samples']}, n_discard_per_chain={spec['n_discard']})"
+    )
     op_desc = type(ham).__name__
     return driver, vstate, ham, f"{state_desc}; {desc}; operator {op_desc}"
 
@@ -180,8 +192,8 @@ def main(spec_path: str) -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    import netket as nk
     import flax
+    import netket as nk
 
     driver, vstate, ham, desc = _build(spec)
     energies = []
@@ -202,9 +214,16 @@ def main(spec_path: str) -> None:
         run(int(spec["accuracy_steps"]))
         wall = time.perf_counter() - t0
         hist = [float(jax.numpy.real(e)) for e in energies]
-        out = {"code": "netket", "task": spec["task"], "n_steps_total": len(hist), "wall_seconds": wall,
-               "energy_last10": sum(hist[-10:]) / len(hist[-10:]), "exact_energy": exact_energy(vstate, ham),
-               "config": desc, "versions": {"netket": nk.__version__, "jax": jax.__version__}}
+        out = {
+            "code": "netket",
+            "task": spec["task"],
+            "n_steps_total": len(hist),
+            "wall_seconds": wall,
+            "energy_last10": sum(hist[-10:]) / len(hist[-10:]),
+            "exact_energy": exact_energy(vstate, ham),
+            "config": desc,
+            "versions": {"netket": nk.__version__, "jax": jax.__version__},
+        }
         print("PEER_RESULT " + json.dumps(out), flush=True)
         return
 
@@ -217,7 +236,7 @@ def main(spec_path: str) -> None:
         run(int(spec["steps"]))
         times.append((time.perf_counter() - t0) / int(spec["steps"]))
     hist = [float(jax.numpy.real(e)) for e in energies]
-    tail = hist[-min(10, len(hist)):]
+    tail = hist[-min(10, len(hist)) :]
     out = {
         "code": "netket",
         "task": spec["task"],
@@ -229,8 +248,12 @@ def main(spec_path: str) -> None:
         "energy_first": hist[0] if hist else float("nan"),
         "n_params": int(vstate.n_parameters),
         "config": desc,
-        "versions": {"netket": nk.__version__, "jax": jax.__version__, "flax": flax.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "netket": nk.__version__,
+            "jax": jax.__version__,
+            "flax": flax.__version__,
+            "python": platform.python_version(),
+        },
         "cpu_count": os.cpu_count(),
         "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "devices": [str(d) for d in jax.devices()],

@@ -35,7 +35,9 @@ def main(argv=None) -> None:
     ansatz = make_ansatz("ffnn", system, alpha=args.alpha)
     params = ansatz.init(jax.random.key(0))
     star = 0.5 if system.kind == "toric" else 0.0
-    print(f"{args.system} ffnn alpha={args.alpha}, {jax.devices()[0].device_kind}; ms/step (alive-only SR / all-parameter SR)")
+    print(
+        f"{args.system} ffnn alpha={args.alpha}, {jax.devices()[0].device_kind}; ms/step (alive-only SR / all-parameter SR)"
+    )
     for density in (float(d) for d in args.densities.split(",")):
         mask = full_mask(params)
         keep = np.random.default_rng(1).random(mask["ffnn"]["w"].shape) < density
@@ -45,8 +47,11 @@ def main(argv=None) -> None:
             cfg = TrainConfig(n_steps=args.steps, n_eval_steps=1, star_flip_prob=star, sr_alive_only=alive_only)
             train(system, ansatz, params, mask, cfg, jax.random.key(2))  # compile
             times.append(train(system, ansatz, params, mask, cfg, jax.random.key(2)).seconds_per_step)
-        print(f"density {density:5.3f} alive {int(keep.sum()):5d}: {times[0] * 1e3:7.1f} / {times[1] * 1e3:7.1f} ms "
-              f"({times[1] / times[0]:.1f}x)", flush=True)
+        print(
+            f"density {density:5.3f} alive {int(keep.sum()):5d}: {times[0] * 1e3:7.1f} / {times[1] * 1e3:7.1f} ms "
+            f"({times[1] / times[0]:.1f}x)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

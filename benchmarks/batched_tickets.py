@@ -55,7 +55,9 @@ def members(task_id: str, batch: int, density: float = 0.5):
     for i in range(batch):
         half = jax.tree_util.tree_map(
             lambda m, p: (np.arange(m.size).reshape(m.shape) < round(density * m.size)).astype(m.dtype) if p else m,
-            to_numpy(full_mask(params[0])), prunable)
+            to_numpy(full_mask(params[0])),
+            prunable,
+        )
         masks.append(to_numpy(random_mask_like(half, prunable, jax.random.key(1000 + i))))
     keys = [jax.random.key(2000 + i) for i in range(batch)]
     return task, system, ansatz, params, masks, keys
@@ -89,9 +91,15 @@ def run_case(name: str, batch: int, repeats: int, modes: list[str], steps: int |
             times[mode].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     return {
-        "case": name, "task": task_id, "exact": config.exact, "steps": steps, "batch": batch,
-        "median_s": med, "ratio": {m: med["sequential"] / med[m] for m in modes},
-        "max_rel_energy_diff": max_diff, "times_s": times,
+        "case": name,
+        "task": task_id,
+        "exact": config.exact,
+        "steps": steps,
+        "batch": batch,
+        "median_s": med,
+        "ratio": {m: med["sequential"] / med[m] for m in modes},
+        "max_rel_energy_diff": max_diff,
+        "times_s": times,
     }
 
 
@@ -111,10 +119,18 @@ def main(argv=None) -> int:
         results.append(res)
         ratios = "  ".join(f"{m}: {res['median_s'][m]:.2f} s (x{res['ratio'][m]:.2f})" for m in modes)
         diffs = "  ".join(f"{m} {d:.1e}" for m, d in res["max_rel_energy_diff"].items())
-        print(f"{name:20s} B={args.batch} steps={res['steps']}  sequential: {res['median_s']['sequential']:.2f} s  "
-              f"{ratios}  | max rel energy diff {diffs}", flush=True)
-    meta = {"jax": jax.__version__, "devices": [str(d) for d in jax.devices()], "cpu_count": os.cpu_count(),
-            "platform": platform.platform(), "argv": sys.argv}
+        print(
+            f"{name:20s} B={args.batch} steps={res['steps']}  sequential: {res['median_s']['sequential']:.2f} s  "
+            f"{ratios}  | max rel energy diff {diffs}",
+            flush=True,
+        )
+    meta = {
+        "jax": jax.__version__,
+        "devices": [str(d) for d in jax.devices()],
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "argv": sys.argv,
+    }
     if args.json:
         Path(args.json).write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     return 0

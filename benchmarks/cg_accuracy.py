@@ -42,18 +42,29 @@ def paired_run(task: str, seed: int, solver: str, n_steps: int, cg_tol: float) -
     cfg = TrainConfig(n_steps=n_steps, star_flip_prob=star, sr_solver=solver, cg_tol=cg_tol, n_eval_steps=1)
     res = train(system, ansatz, params, None, cfg, jax.random.key(seed + 100))
     exact = evaluate(system, ansatz, res.params, TrainConfig(n_steps=0, exact=True), None)
-    return {"exact_energy": float(exact.energy), "diverged": bool(res.diverged),
-            "seconds_per_step": float(res.seconds_per_step)}
+    return {
+        "exact_energy": float(exact.energy),
+        "diverged": bool(res.diverged),
+        "seconds_per_step": float(res.seconds_per_step),
+    }
 
 
 def paired_summary(task: str, runs: dict, seeds, e0: float) -> dict:
     """dE per seed, their mean and standard error, and the relative errors of both solvers."""
     d = np.array([runs[f"{task}/{s}/cg"]["exact_energy"] - runs[f"{task}/{s}/cholesky"]["exact_energy"] for s in seeds])
     sigma = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
-    rel = {solver: [abs(runs[f"{task}/{s}/{solver}"]["exact_energy"] - e0) / abs(e0) for s in seeds]
-           for solver in ("cholesky", "cg")}
-    return {"dE": d.tolist(), "mean_dE": float(d.mean()), "sigma": sigma, "rel_cholesky": rel["cholesky"],
-            "rel_cg": rel["cg"], "agree": bool(abs(d.mean()) <= 2 * sigma)}
+    rel = {
+        solver: [abs(runs[f"{task}/{s}/{solver}"]["exact_energy"] - e0) / abs(e0) for s in seeds]
+        for solver in ("cholesky", "cg")
+    }
+    return {
+        "dE": d.tolist(),
+        "mean_dE": float(d.mean()),
+        "sigma": sigma,
+        "rel_cholesky": rel["cholesky"],
+        "rel_cg": rel["cg"],
+        "agree": bool(abs(d.mean()) <= 2 * sigma),
+    }
 
 
 def run_all(n_steps: int, seeds, cg_tol: float, cache: Path | None) -> dict:
@@ -82,13 +93,17 @@ def main(argv=None) -> int:
     out = run_all(args.steps, seeds, args.cg_tol, Path(args.json) if args.json else None)
     load = os.getloadavg()
     print(f"{args.steps} steps, seeds {seeds}, CG tol {args.cg_tol:g} (warm start); load {load[0]:.1f}/{load[1]:.1f}")
-    print("| task | rel. error Cholesky (per seed) | rel. error CG (per seed) | dE = E_cg - E_chol (per seed) "
-          "| mean dE +- sigma | within 2 sigma |")
+    print(
+        "| task | rel. error Cholesky (per seed) | rel. error CG (per seed) | dE = E_cg - E_chol (per seed) "
+        "| mean dE +- sigma | within 2 sigma |"
+    )
     print("|---|---|---|---|---|---|")
     for task, r in out.items():
         fmt = lambda xs: ", ".join(f"{x:.2e}" for x in xs)  # noqa: E731
-        print(f"| {task} | {fmt(r['rel_cholesky'])} | {fmt(r['rel_cg'])} | {fmt(r['dE'])} | "
-              f"{r['mean_dE']:.2e} +- {r['sigma']:.1e} | {'yes' if r['agree'] else 'NO'} |")
+        print(
+            f"| {task} | {fmt(r['rel_cholesky'])} | {fmt(r['rel_cg'])} | {fmt(r['dE'])} | "
+            f"{r['mean_dE']:.2e} +- {r['sigma']:.1e} | {'yes' if r['agree'] else 'NO'} |"
+        )
     return 0
 
 

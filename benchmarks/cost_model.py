@@ -50,7 +50,12 @@ def time_case(task_id: str, overrides: dict, n_steps: int) -> dict:
     system = system_from_id(task.system_id)
     ansatz = make_ansatz(task.net, system, **task.hyper)
     params = ansatz.init(jax.random.key(0))
-    out = {"task": task_id, "overrides": {k: repr(v) for k, v in overrides.items()}, "dense_weights": dense_weight_count(task), "n_spins": system.n_spins}
+    out = {
+        "task": task_id,
+        "overrides": {k: repr(v) for k, v in overrides.items()},
+        "dense_weights": dense_weight_count(task),
+        "n_spins": system.n_spins,
+    }
     for label, density in (("dense", 1.0), ("masked", DENSITY)):
         mask = None if density >= 1.0 else random_mask(ansatz, params, density)
         cfg = task.train_config(n_steps)
@@ -65,7 +70,9 @@ def time_case(task_id: str, overrides: dict, n_steps: int) -> dict:
             "call_seconds": call,
             "call_cpu_seconds": cpu,
             "n_steps": n_steps,
-            "model_seconds_per_step": step_seconds(task, None if density >= 1.0 else round(density * dense_weight_count(task))),
+            "model_seconds_per_step": step_seconds(
+                task, None if density >= 1.0 else round(density * dense_weight_count(task))
+            ),
         }
     return out
 
@@ -83,16 +90,30 @@ def time_chain(task_id: str, dense: int, per_round: int, rounds: int, workdir: s
     from lthbench.results import RunStore
     from lthbench.tasks import estimated_cost, get_task
 
-    task = dataclasses.replace(get_task(task_id), id=f"{task_id}-calib", dense_steps=dense, round_steps=per_round,
-                               n_rounds=rounds, control_every=6)
+    task = dataclasses.replace(
+        get_task(task_id),
+        id=f"{task_id}-calib",
+        dense_steps=dense,
+        round_steps=per_round,
+        n_rounds=rounds,
+        control_every=6,
+    )
     controls = ("ticket", "reinit", "random-mask")
     store = RunStore(os.path.join(workdir, f"{task.id}.nc"))
     t0, c0 = time.perf_counter(), time.process_time()
     run_protocol(task, controls=controls, store=store, progress=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     cost = estimated_cost(task)
-    return {"task": task_id, "dense_steps": dense, "round_steps": per_round, "rounds": rounds,
-            "wall_seconds": wall, "cpu_seconds": cpu, "model_seconds": cost["seconds"], "steps": cost["steps"]}
+    return {
+        "task": task_id,
+        "dense_steps": dense,
+        "round_steps": per_round,
+        "rounds": rounds,
+        "wall_seconds": wall,
+        "cpu_seconds": cpu,
+        "model_seconds": cost["seconds"],
+        "steps": cost["steps"],
+    }
 
 
 def main() -> None:
@@ -102,8 +123,13 @@ def main() -> None:
     parser.add_argument("--only", default="", help="only cases whose id contains TEXT")
     parser.add_argument("--chains", action="store_true", help="time whole short chains (CHAINS) instead")
     args = parser.parse_args()
-    report = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "uptime_start": uptime(),
-              "cpus": os.cpu_count(), "masked_density": DENSITY, "cases": []}
+    report = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "uptime_start": uptime(),
+        "cpus": os.cpu_count(),
+        "masked_density": DENSITY,
+        "cases": [],
+    }
     if args.chains:
         import tempfile
 

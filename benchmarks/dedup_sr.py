@@ -52,8 +52,10 @@ def main(argv=None) -> None:
     ansatz = make_ansatz("ffnn", system, alpha=args.alpha)
     params0 = ansatz.init(jax.random.key(0))
     star = 0.5 if system.kind == "toric" else 0.0
-    print(f"{system.id} ffnn alpha={args.alpha}, {jax.devices()[0].device_kind}; after {args.pretrain} steps, "
-          f"median of {args.repeats} x {args.steps} steps: ms/step (distinct-sample SR / all-sample SR)")
+    print(
+        f"{system.id} ffnn alpha={args.alpha}, {jax.devices()[0].device_kind}; after {args.pretrain} steps, "
+        f"median of {args.repeats} x {args.steps} steps: ms/step (distinct-sample SR / all-sample SR)"
+    )
     for density in (float(d) for d in args.densities.split(",")):
         mask = full_mask(params0)
         keep = np.random.default_rng(1).random(mask["ffnn"]["w"].shape) < density
@@ -72,8 +74,11 @@ def main(argv=None) -> None:
                     times[dedup].append(res.seconds_per_step)
         on, off = statistics.median(times[True]), statistics.median(times[False])
         diff = float(np.max(np.abs(hist[True] - hist[False])))
-        print(f"density {density:5.3f} alive {int(keep.sum()):5d}, distinct samples {n_distinct:4d}/1024: "
-              f"{on * 1e3:6.1f} / {off * 1e3:6.1f} ms ({off / on:.2f}x); max |E_dedup - E_all| {diff:.1e}", flush=True)
+        print(
+            f"density {density:5.3f} alive {int(keep.sum()):5d}, distinct samples {n_distinct:4d}/1024: "
+            f"{on * 1e3:6.1f} / {off * 1e3:6.1f} ms ({off / on:.2f}x); max |E_dedup - E_all| {diff:.1e}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -60,13 +60,29 @@ def main(argv=None) -> int:
     if args.blas_threads > 0:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(args.blas_threads)
-    print(f"# peer accuracy lthbench vs NetKet  {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}")
-    print(f"# task {TASKS[args.task]['title']}; E0 = {e0:.10g}; {args.steps} steps; star flips {args.star_flip_prob}; "
-          f"n_discard/step {args.n_discard}; lr {args.lr}; SR shift {args.sr_shift}")
-    ns = argparse.Namespace(samples=args.samples, chains=args.chains, n_discard=args.n_discard, lr=args.lr,
-                            sr_shift=args.sr_shift, steps=0, exact_steps=0, warmup_steps=0, exact_warmup_steps=0,
-                            repeats=0, nk_driver=args.nk_driver, nk_operator="jax", nk_on_the_fly="false",
-                            nk_solver=args.nk_solver, nk_qgt=None, profile=False)
+    print(f"# peer accuracy lthbench vs NetKet  {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}")
+    print(
+        f"# task {TASKS[args.task]['title']}; E0 = {e0:.10g}; {args.steps} steps; star flips {args.star_flip_prob}; "
+        f"n_discard/step {args.n_discard}; lr {args.lr}; SR shift {args.sr_shift}"
+    )
+    ns = argparse.Namespace(
+        samples=args.samples,
+        chains=args.chains,
+        n_discard=args.n_discard,
+        lr=args.lr,
+        sr_shift=args.sr_shift,
+        steps=0,
+        exact_steps=0,
+        warmup_steps=0,
+        exact_warmup_steps=0,
+        repeats=0,
+        nk_driver=args.nk_driver,
+        nk_operator="jax",
+        nk_on_the_fly="false",
+        nk_solver=args.nk_solver,
+        nk_qgt=None,
+        profile=False,
+    )
     rows = []
     for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
         ns.seed = seed
@@ -78,9 +94,12 @@ def main(argv=None) -> int:
             r = _run_side(python, script, spec, env, verbose=False)
             rel = abs(r["exact_energy"] - e0) / abs(e0)
             rows.append((seed, side, r["exact_energy"], rel, r["wall_seconds"]))
-            print(f"  seed {seed} {side:8s} exact E {r['exact_energy']:.8f}  rel.err {rel:.3e}  "
-                  f"(training E, last 10 steps {r['energy_last10']:.5f}; {r['wall_seconds']:.0f} s)\n"
-                  f"           {r['config']}", flush=True)
+            print(
+                f"  seed {seed} {side:8s} exact E {r['exact_energy']:.8f}  rel.err {rel:.3e}  "
+                f"(training E, last 10 steps {r['energy_last10']:.5f}; {r['wall_seconds']:.0f} s)\n"
+                f"           {r['config']}",
+                flush=True,
+            )
     print("\n| seed | code | exact energy of the trained state | relative error |")
     print("|---|---|---|---|")
     for seed, side, e, rel, _ in rows:

@@ -68,15 +68,21 @@ def pieces(name: str, gemm: float, per_iter: float) -> list[tuple[str, float, fl
     spins = bench.samples(case)
     proposals = b // case.n_chains * n  # sequential: n_samples / n_chains sweeps of N proposals
     forward = 2 * case.n_chains * n * h / gemm  # one proposal's forward pass of every chain, at the GEMM rate
-    out.append(("sampling", bench.median_seconds(bench.sweep_kernel(case).call, repeats=5),
-                proposals * max(per_iter, forward)))
+    out.append(
+        ("sampling", bench.median_seconds(bench.sweep_kernel(case).call, repeats=5), proposals * max(per_iter, forward))
+    )
     le = jax.jit(lambda q, s: local_energies(system, ansatz, q, s))
     m = len(system.x_coeffs)
     out.append(("local energies", timed(le, params, spins), 2 * b * m * h / gemm))
     jac = jax.jit(lambda q, s: flat_jacobian(ansatz, q, mask, s))
     out.append(("per-sample Jacobian X (B x P)", timed(jac, params, spins), float("nan")))
-    out.append(("structured Gram (s s^T)(g g^T)", timed(jax.jit(lambda q, s: single_layer_gram(ansatz, q, s)), params, spins),
-                2 * b * b * (n + h) / gemm))
+    out.append(
+        (
+            "structured Gram (s s^T)(g g^T)",
+            timed(jax.jit(lambda q, s: single_layer_gram(ansatz, q, s)), params, spins),
+            2 * b * b * (n + h) / gemm,
+        )
+    )
     alive = int(sum(np.count_nonzero(np.asarray(x)) for x in jax.tree_util.tree_leaves(mask)))
     k = jnp.eye(b) + 0.01
     cho = jax.jit(lambda k: jax.scipy.linalg.cho_factor(k, lower=True)[0])
@@ -90,8 +96,13 @@ def pieces(name: str, gemm: float, per_iter: float) -> list[tuple[str, float, fl
     out.append(("Khatri-Rao S v", timed(jax.jit(lambda v: kr.matvec(v)), v), 4 * b * n * h / gemm))
     y = 2 * (le(params, spins) - le(params, spins).mean()) / np.sqrt(b)
     g = kr.xt(y)
-    out.append(("CG solve, tol 1e-5, cold start", timed(jax.jit(lambda g: cg_direction(kr, g, 1e-3, tol=1e-5)), g,
-                                                       repeats=3), float("nan")))
+    out.append(
+        (
+            "CG solve, tol 1e-5, cold start",
+            timed(jax.jit(lambda g: cg_direction(kr, g, 1e-3, tol=1e-5)), g, repeats=3),
+            float("nan"),
+        )
+    )
     return out
 
 
@@ -101,8 +112,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with single_threaded_blas():
         gemm, per_iter = machine_rates()
-        print(f"float64 GEMM {gemm / 1e9:.1f} GFLOP/s, one lax.scan iteration {per_iter * 1e6:.2f} us; "
-              f"load {os.getloadavg()[0]:.1f}")
+        print(
+            f"float64 GEMM {gemm / 1e9:.1f} GFLOP/s, one lax.scan iteration {per_iter * 1e6:.2f} us; "
+            f"load {os.getloadavg()[0]:.1f}"
+        )
         for name in args.cases.split(","):
             print(f"\n{name}: {CASES[name]}\n\n| piece | ms | floor ms | x floor |\n|---|---:|---:|---:|")
             for piece, sec, floor in pieces(name, gemm, per_iter):

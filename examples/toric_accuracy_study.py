@@ -28,8 +28,7 @@ import numpy as np
 
 from lthbench.nets import make_ansatz
 from lthbench.systems import toric
-from lthbench.vmc import TrainConfig, train
-from lthbench.vmc import exact_vector
+from lthbench.vmc import TrainConfig, exact_vector, train
 
 
 def term_expectations(system, ansatz, params):
@@ -63,23 +62,33 @@ def main(argv=None) -> int:
     ansatz = make_ansatz("ffnn", system, alpha=args.alpha)
     params = ansatz.init(jax.random.key(args.init_seed))
     key = jax.random.key(args.train_seed)
-    print(f"# toric 3x3, FFNN alpha={args.alpha}, SR shift {args.sr_shift}, star flips {args.star_flip_prob}, "
-          f"n_discard/step {args.n_discard}, seeds init {args.init_seed} train {args.train_seed}")
+    print(
+        f"# toric 3x3, FFNN alpha={args.alpha}, SR shift {args.sr_shift}, star flips {args.star_flip_prob}, "
+        f"n_discard/step {args.n_discard}, seeds init {args.init_seed} train {args.train_seed}"
+    )
     print("| steps | exact relative error | plaquette deficit | star deficit | wall s |")
     print("|---:|---:|---:|---:|---:|")
     done, t0 = 0, time.perf_counter()
     while done < args.steps:
         todo = min(args.every, args.steps - done)
-        cfg = TrainConfig(n_steps=todo, sr_shift=args.sr_shift, star_flip_prob=args.star_flip_prob,
-                          n_discard_per_step=args.n_discard, n_eval_steps=1)
+        cfg = TrainConfig(
+            n_steps=todo,
+            sr_shift=args.sr_shift,
+            star_flip_prob=args.star_flip_prob,
+            n_discard_per_step=args.n_discard,
+            n_eval_steps=1,
+        )
         res = train(system, ansatz, params, None, cfg, jax.random.fold_in(key, done))
         if res.diverged:
             raise SystemExit(f"training diverged after {done + res.n_steps_done} steps")
         params, done = res.params, done + todo
         z_terms, x_terms = term_expectations(system, ansatz, params)
         energy = -float(z_terms.sum() + x_terms.sum())
-        print(f"| {done} | {abs(energy + 18.0) / 18.0:.3e} | {len(z_terms) - z_terms.sum():.3e} | "
-              f"{len(x_terms) - x_terms.sum():.3e} | {time.perf_counter() - t0:.0f} |", flush=True)
+        print(
+            f"| {done} | {abs(energy + 18.0) / 18.0:.3e} | {len(z_terms) - z_terms.sum():.3e} | "
+            f"{len(x_terms) - x_terms.sum():.3e} | {time.perf_counter() - t0:.0f} |",
+            flush=True,
+        )
     return 0
 
 

@@ -91,14 +91,16 @@ def list_baselines(directory: str | os.PathLike = BASELINE_DIR) -> list[dict]:
     for path in sorted(Path(directory).glob("*.nc")):
         ds = load_dataset(path)
         n_cells = int((~np.isnan(ds["energy"].values)).sum())
-        out.append({
-            "task": path.stem,
-            "version": str(ds.attrs.get("baselines_version", "?")),
-            "seeds": [int(s) for s in ds["seed"].values],
-            "n_cells": n_cells,
-            "bytes": path.stat().st_size,
-            "path": path,
-        })
+        out.append(
+            {
+                "task": path.stem,
+                "version": str(ds.attrs.get("baselines_version", "?")),
+                "seeds": [int(s) for s in ds["seed"].values],
+                "n_cells": n_cells,
+                "bytes": path.stat().st_size,
+                "path": path,
+            }
+        )
     return out
 
 
@@ -139,10 +141,15 @@ def artifacts_dataset(store, task, label: str, seeds: list[int]):
                 value = value[:, 0]
             if prefix == "mask":
                 value = value.astype(np.int8)
-            dims = ("seed",) + (("round",) if per_round else ()) + tuple(f"{prefix}_{i}_d{j}" for j in range(value.ndim - 1 - per_round))
+            dims = (
+                ("seed",)
+                + (("round",) if per_round else ())
+                + tuple(f"{prefix}_{i}_d{j}" for j in range(value.ndim - 1 - per_round))
+            )
             data_vars[f"{prefix}_{i}"] = (dims, value, {"leaf": leaf})
-    return xr.Dataset(data_vars, coords={"seed": np.asarray(seeds, dtype=np.int64),
-                                         "round": np.asarray(rounds, dtype=np.int64)})
+    return xr.Dataset(
+        data_vars, coords={"seed": np.asarray(seeds, dtype=np.int64), "round": np.asarray(rounds, dtype=np.int64)}
+    )
 
 
 def write_baseline(store, task, seeds: list[int], path: str | os.PathLike, provenance: dict) -> Path:
@@ -205,8 +212,14 @@ def artifact_tree(arts, prefix: str, seed: int, rnd: int | None = None) -> dict:
 # Regenerating
 
 
-def regenerate(task_id: str, seeds: list[int], *, out_dir: str | os.PathLike = BASELINE_DIR,
-               work_dir: str | os.PathLike, progress: bool = False) -> Path:
+def regenerate(
+    task_id: str,
+    seeds: list[int],
+    *,
+    out_dir: str | os.PathLike = BASELINE_DIR,
+    work_dir: str | os.PathLike,
+    progress: bool = False,
+) -> Path:
     """Run (or resume) the baseline of `task_id` for `seeds` in `work_dir`, then write
     `out_dir/<task id>.nc`. Returns its path."""
     from . import provenance
@@ -223,12 +236,27 @@ def regenerate(task_id: str, seeds: list[int], *, out_dir: str | os.PathLike = B
     store = RunStore(work / f"{task.id}.nc")
     controls = baseline_controls(task)
     for seed in seeds:
-        run_protocol(task, method=BASELINE_METHOD, protocol=BASELINE_PROTOCOL, rewind_to=BASELINE_REWIND,
-                     controls=controls, seed=seed, store=store, n_rounds=task.n_rounds, progress=progress)
-    prov = provenance.collect(task=task, extra={
-        "method_label": baseline_label(), "seeds": list(seeds), "controls": list(controls),
-        "baselines_version": BASELINES_VERSION, "made_by": "lthbench baselines --regenerate",
-    })
+        run_protocol(
+            task,
+            method=BASELINE_METHOD,
+            protocol=BASELINE_PROTOCOL,
+            rewind_to=BASELINE_REWIND,
+            controls=controls,
+            seed=seed,
+            store=store,
+            n_rounds=task.n_rounds,
+            progress=progress,
+        )
+    prov = provenance.collect(
+        task=task,
+        extra={
+            "method_label": baseline_label(),
+            "seeds": list(seeds),
+            "controls": list(controls),
+            "baselines_version": BASELINES_VERSION,
+            "made_by": "lthbench baselines --regenerate",
+        },
+    )
     return write_baseline(store, task, list(seeds), out / f"{task.id}.nc", prov)
 
 
@@ -248,12 +276,24 @@ def rerun_cell(path: str | os.PathLike, task_id: str, seed: int, work_dir: str |
         raise LthbenchError(f"baseline {str(path)!r} has no IMP round 1 of seed {seed}")
     arts = load_artifacts(path)
     store = RunStore(Path(work_dir) / f"{task.id}-rerun.nc")
-    dense = {"mask": artifact_tree(arts, "mask", seed, 0), "params": artifact_tree(arts, "trained", seed),
-             "params_init": artifact_tree(arts, "init", seed)}
+    dense = {
+        "mask": artifact_tree(arts, "mask", seed, 0),
+        "params": artifact_tree(arts, "trained", seed),
+        "params_init": artifact_tree(arts, "init", seed),
+    }
     record = {k: v for k, v in shipped[("imp", 0, seed)].items() if k != "method"}
     store.write(CellKey(task.id, label, "imp", 0, seed), record, dense)
-    run_protocol(task, method=BASELINE_METHOD, protocol=BASELINE_PROTOCOL, rewind_to=BASELINE_REWIND,
-                 controls=(), seed=seed, store=store, n_rounds=1, progress=False)
+    run_protocol(
+        task,
+        method=BASELINE_METHOD,
+        protocol=BASELINE_PROTOCOL,
+        rewind_to=BASELINE_REWIND,
+        controls=(),
+        seed=seed,
+        store=store,
+        n_rounds=1,
+        progress=False,
+    )
     return shipped[("imp", 1, seed)], store.read_record(CellKey(task.id, label, "imp", 1, seed))
 
 

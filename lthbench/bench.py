@@ -34,13 +34,21 @@ import dataclasses
 import math
 import statistics
 import time
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 import numpy as np
 
-KERNELS = ("sweep", "local_energy_fast", "local_energy_generic", "sr_step", "train_step", "train_step_pruned",
-           "exact_step", "ed")
+KERNELS = (
+    "sweep",
+    "local_energy_fast",
+    "local_energy_generic",
+    "sr_step",
+    "train_step",
+    "train_step_pruned",
+    "exact_step",
+    "ed",
+)
 PRUNED_DENSITY = 0.5
 EXACT_STEP_MAX_SPINS = 16
 EXACT_STEP_MAX_PARAMS = 4096  # exact mode forms the P x P QGT: 8 P^2 bytes (a ResCNN's 18.6k: 2.8 GB)
@@ -129,7 +137,7 @@ def build(case: Case):
 
 
 @lru_cache(maxsize=16)
-def samples(case: Case) -> "jax.Array":  # noqa: F821
+def samples(case: Case) -> jax.Array:  # noqa: F821
     """(n_samples, N) float64 +-1 configurations drawn by the case's own Metropolis sampler (key 1)."""
     import jax
 
@@ -138,8 +146,11 @@ def samples(case: Case) -> "jax.Array":  # noqa: F821
     system, ansatz, params = build(case)
     n = system.n_spins
     chain = init_chains(ansatz, params, case.n_chains, n, jax.random.key(1))
-    _, out, _ = jax.jit(lambda p, c: sample(ansatz, p, c, jax.random.key(2), case.n_samples // case.n_chains,
-                                            sweep_size=n, n_discard=10))(params, chain)
+    _, out, _ = jax.jit(
+        lambda p, c: sample(
+            ansatz, p, c, jax.random.key(2), case.n_samples // case.n_chains, sweep_size=n, n_discard=10
+        )
+    )(params, chain)
     return out.reshape(-1, n)
 
 
@@ -206,13 +217,17 @@ def sr_direction(ansatz, params, spins, eloc, shift: float = SR_SHIFT, path: str
     from .masks import full_mask
     from .vmc import sr
     from .vmc.config import Static
-    from .vmc.estimators import MonteCarlo, Measured
+    from .vmc.estimators import Measured, MonteCarlo
 
     b = spins.shape[0]
     st = Static(b, 1, 0.0, "sgd", float(shift), False, spins.shape[1], 0.0, 0, sr_solver=solver)
     est = MonteCarlo(None, ansatz, st)
-    kinds = {"auto": est.kinds(ravel_pytree(params)[0].shape[0])[0], "structured": "structured",
-             "jacobian": "dense", "khatri-rao": "khatri-rao"}
+    kinds = {
+        "auto": est.kinds(ravel_pytree(params)[0].shape[0])[0],
+        "structured": "structured",
+        "jacobian": "dense",
+        "khatri-rao": "khatri-rao",
+    }
     energy = jnp.mean(eloc)
     measured = Measured(None, energy, jnp.mean((eloc - energy) ** 2), (spins, eloc))
     grad, jacobian = est.problem(kinds[path], params, full_mask(params), measured)
@@ -243,7 +258,9 @@ def random_mask(ansatz, params, density: float, seed: int = 5):
     rng = np.random.default_rng(seed)
     return jax.tree_util.tree_map(
         lambda p, prunable: (rng.random(np.shape(p)) < density if prunable else np.ones(np.shape(p))).astype(p.dtype),
-        params, prunable_leaves(params, ansatz.is_prunable))
+        params,
+        prunable_leaves(params, ansatz.is_prunable),
+    )
 
 
 def train_step_kernel(case: Case, exact: bool = False, density: float = 1.0) -> Kernel | None:
@@ -260,13 +277,18 @@ def train_step_kernel(case: Case, exact: bool = False, density: float = 1.0) -> 
     system, ansatz, params = build(case)
     if exact and (system.n_spins > EXACT_STEP_MAX_SPINS or n_parameters(ansatz) > EXACT_STEP_MAX_PARAMS):
         return None
-    cfg = TrainConfig(n_steps=1, n_samples=case.n_samples, n_chains=case.n_chains, n_eval_steps=1, n_burn_in=0,
-                      exact=exact)
+    cfg = TrainConfig(
+        n_steps=1, n_samples=case.n_samples, n_chains=case.n_chains, n_eval_steps=1, n_burn_in=0, exact=exact
+    )
     configurations = 2**system.n_spins if exact else case.n_samples
     mask = None if density >= 1.0 else random_mask(ansatz, params, density)
     name = "exact_step" if exact else ("train_step" if mask is None else "train_step_pruned")
-    return Kernel(name, lambda: train(system, ansatz, params, mask, cfg, jax.random.key(4)), configurations,
-                  seconds_of=lambda result: result.seconds_per_step)
+    return Kernel(
+        name,
+        lambda: train(system, ansatz, params, mask, cfg, jax.random.key(4)),
+        configurations,
+        seconds_of=lambda result: result.seconds_per_step,
+    )
 
 
 def ed_kernel(case: Case) -> Kernel | None:
@@ -338,8 +360,11 @@ def measure(case: Case, names=KERNELS, repeats: int = 3, ed_repeats: int = 1) ->
                 seconds = median_seconds(k.call, repeats=ed_repeats, warmup=0)
             else:
                 seconds = median_seconds(k.call, repeats=repeats, seconds_of=k.seconds_of)
-        out[name] = {"seconds": seconds, "samples_per_s": k.configurations / seconds if seconds > 0 else math.nan,
-                     "configurations": k.configurations}
+        out[name] = {
+            "seconds": seconds,
+            "samples_per_s": k.configurations / seconds if seconds > 0 else math.nan,
+            "configurations": k.configurations,
+        }
     return out
 
 
@@ -358,14 +383,24 @@ def to_dataset(figures: dict[str, dict[str, dict]], provenance: dict):
             for var in data:
                 if name in figures[case]:
                     data[var][i, j] = figures[case][name][var]
-    units = {"seconds": ("s", "median wall seconds per call"),
-             "samples_per_s": ("1/s", "spin configurations processed per second"),
-             "configurations": ("1", "spin configurations per call (n_samples, or 2^N for exact_step and ed)")}
+    units = {
+        "seconds": ("s", "median wall seconds per call"),
+        "samples_per_s": ("1/s", "spin configurations processed per second"),
+        "configurations": ("1", "spin configurations per call (n_samples, or 2^N for exact_step and ed)"),
+    }
     ds = xr.Dataset(
         {v: (("case", "kernel"), data[v], {"units": units[v][0], "long_name": units[v][1]}) for v in data},
-        coords={"case": ("case", np.asarray(cases, dtype=object)), "kernel": ("kernel", np.asarray(KERNELS, dtype=object))},
+        coords={
+            "case": ("case", np.asarray(cases, dtype=object)),
+            "kernel": ("kernel", np.asarray(KERNELS, dtype=object)),
+        },
     )
-    ds.attrs.update({"title": "lthbench throughput", "backend": provenance.get("backend", ""),
-                     "device": provenance.get("device_kind", "") or provenance.get("device", ""),
-                     "provenance_json": json.dumps(provenance, sort_keys=True, default=str)})
+    ds.attrs.update(
+        {
+            "title": "lthbench throughput",
+            "backend": provenance.get("backend", ""),
+            "device": provenance.get("device_kind", "") or provenance.get("device", ""),
+            "provenance_json": json.dumps(provenance, sort_keys=True, default=str),
+        }
+    )
     return ds

@@ -142,8 +142,17 @@ def fit_regions(x, y, *, min_amplitude: float = 0.3) -> RegionFit:
     amp = lvl_a - lvl_b
     regions = abs(amp) >= min_amplitude and bic(rss0, 1) - bic(min(r_full, r_line), k_full) > BIC_MIN
     beta = (lvl_b - lvl_c) / (x[j] - x[i])
-    return RegionFit(float(x[i]), float(x[j]), lvl_a, lvl_b, float(beta), bool(hep and regions),
-                     bool(lep and regions), bool(regions), bool(jump and hep and regions))
+    return RegionFit(
+        float(x[i]),
+        float(x[j]),
+        lvl_a,
+        lvl_b,
+        float(beta),
+        bool(hep and regions),
+        bool(lep and regions),
+        bool(regions),
+        bool(jump and hep and regions),
+    )
 
 
 def _jump_fits(x, y, i_idx, j_idx):
@@ -257,10 +266,26 @@ def _region_claims(ds, task, method, c) -> tuple[list[Claim], RegionFit | None, 
         return tuple(float(v) for v in np.percentile(vals, [2.5, 97.5]))
 
     thr = f"plateau kept when it lowers the BIC by > {BIC_MIN:g} and holds >= 3 rounds"
-    n1 = Claim("Fig 2", "regions: HEP/APL boundary n1", task, "n1 (alive weights)", method=method, ci=ci_text,
-               threshold=thr, paper="kappa_c 10x10: n ~ 400; kappa < kappa_c: ~200")
-    n2 = Claim("Fig 2", "regions: APL/LEP boundary n2", task, "n2 (alive weights)", method=method, ci=ci_text,
-               threshold=thr, paper="kappa_c 10x10: n ~ 4.5e3; kappa < kappa_c: ~800")
+    n1 = Claim(
+        "Fig 2",
+        "regions: HEP/APL boundary n1",
+        task,
+        "n1 (alive weights)",
+        method=method,
+        ci=ci_text,
+        threshold=thr,
+        paper="kappa_c 10x10: n ~ 400; kappa < kappa_c: ~200",
+    )
+    n2 = Claim(
+        "Fig 2",
+        "regions: APL/LEP boundary n2",
+        task,
+        "n2 (alive weights)",
+        method=method,
+        ci=ci_text,
+        threshold=thr,
+        paper="kappa_c 10x10: n ~ 4.5e3; kappa < kappa_c: ~800",
+    )
     if fit.hep:
         lo, hi = ci("x1", "hep")
         n1.value, n1.lo, n1.hi, n1.verdict = 10**fit.x1, 10**lo, 10**hi, "determined"
@@ -271,8 +296,16 @@ def _region_claims(ds, task, method, c) -> tuple[list[Claim], RegionFit | None, 
         n2.value, n2.lo, n2.hi, n2.verdict = 10**fit.x2, 10**lo, 10**hi, "determined"
     else:
         n2.verdict = "undetermined: no LEP plateau in the data" if fit.regions else "undetermined: no regions"
-    apl = Claim("Fig 2", "regions: APL exponent", task, "d log10 err / d log10 n", method=method, ci=ci_text,
-                threshold="between the fitted boundaries", paper="algebraic decay (power law)")
+    apl = Claim(
+        "Fig 2",
+        "regions: APL exponent",
+        task,
+        "d log10 err / d log10 n",
+        method=method,
+        ci=ci_text,
+        threshold="between the fitted boundaries",
+        paper="algebraic decay (power law)",
+    )
     if fit.regions:
         lo, hi = ci("beta", "regions")
         apl.value, apl.lo, apl.hi = fit.beta, lo, hi
@@ -284,8 +317,16 @@ def _region_claims(ds, task, method, c) -> tuple[list[Claim], RegionFit | None, 
     n_spins = float(ds["n_spins"].sel(task=task))
     e_ref = float(ds["reference_energy"].sel(task=task))
     e_ps = product_state_energy(task, n_spins)
-    hep = Claim("Fig 2", "HEP = product state |+...+>", task, "HEP relative error", method=method, ci=ci_text,
-                threshold=f"|log10(HEP / product-state error)| <= {HEP_TOL:g}", paper="HEP = product state")
+    hep = Claim(
+        "Fig 2",
+        "HEP = product state |+...+>",
+        task,
+        "HEP relative error",
+        method=method,
+        ci=ci_text,
+        threshold=f"|log10(HEP / product-state error)| <= {HEP_TOL:g}",
+        paper="HEP = product state",
+    )
     ps_err = abs(e_ps - e_ref) / abs(e_ref) if math.isfinite(e_ps) and math.isfinite(e_ref) else float("nan")
     if fit.hep and math.isfinite(ps_err):
         lo, hi = ci("a", "hep")
@@ -303,11 +344,19 @@ def _region_claims(ds, task, method, c) -> tuple[list[Claim], RegionFit | None, 
 def _seeds_claim(task, method, c):
     """Divergence accounting: the IMP rounds with fewer finished seeds than requested."""
     short = np.flatnonzero(c.short())
-    cl = Claim("-", "seeds finished / diverged", task, "IMP rounds short of the requested seeds", float(short.size),
-               method=method, threshold=f"{c.n_requested} seeds requested; a diverged seed counts as a failure")
+    cl = Claim(
+        "-",
+        "seeds finished / diverged",
+        task,
+        "IMP rounds short of the requested seeds",
+        float(short.size),
+        method=method,
+        threshold=f"{c.n_requested} seeds requested; a diverged seed counts as a failure",
+    )
     if short.size:
         cl.verdict = "marked: " + ", ".join(
-            f"round {c.rounds[r]}: {c.finished()[r]}/{c.n_requested} ({c.diverged()[r]} diverged)" for r in short[:8])
+            f"round {c.rounds[r]}: {c.finished()[r]}/{c.n_requested} ({c.diverged()[r]} diverged)" for r in short[:8]
+        )
         if short.size > 8:
             cl.verdict += f", ... ({short.size} rounds)"
     else:
@@ -317,10 +366,16 @@ def _seeds_claim(task, method, c):
 
 def _match_claim(task, method, c):
     m = matches_dense(c.density, np.abs(c.value), c.var, c.failed)
-    cl = Claim("Fig 1", "matches dense", task, "lowest density matching dense", method=method,
-               ci="bootstrap over seeds",
-               threshold=f"mean error <= {MATCH_FACTOR:g} x upper end of the dense 95% CI, all rounds before too",
-               paper="5-20% of the weights")
+    cl = Claim(
+        "Fig 1",
+        "matches dense",
+        task,
+        "lowest density matching dense",
+        method=method,
+        ci="bootstrap over seeds",
+        threshold=f"mean error <= {MATCH_FACTOR:g} x upper end of the dense 95% CI, all rounds before too",
+        paper="5-20% of the weights",
+    )
     if math.isfinite(m.density):
         cl.value, cl.lo, cl.hi = m.density, m.lo, m.hi
         inside = PAPER_MATCH[0] <= m.density <= PAPER_MATCH[1]
@@ -345,12 +400,25 @@ def _control_claims(ds, task, method, c_imp, match):
             if j is None:
                 continue
             r = ratio_estimate(np.abs(c_imp.scored()[j]), c_imp.var[j], np.abs(cc.scored()[i]), cc.var[i])
-            cl = Claim("Fig 1/4a", f"structure, not init: {label} vs IMP", task, f"error ratio at round {rnd} "
-                       f"(rho {cc.rho[i]:.3g})", r.value, r.lo, r.hi, "delta method, paired seeds",
-                       threshold=f"comparable when the CI lies in [1/{CONTROL_FACTOR:g}, {CONTROL_FACTOR:g}]",
-                       paper="comparable (the mask matters, not the init)", method=method)
+            cl = Claim(
+                "Fig 1/4a",
+                f"structure, not init: {label} vs IMP",
+                task,
+                f"error ratio at round {rnd} (rho {cc.rho[i]:.3g})",
+                r.value,
+                r.lo,
+                r.hi,
+                "delta method, paired seeds",
+                threshold=f"comparable when the CI lies in [1/{CONTROL_FACTOR:g}, {CONTROL_FACTOR:g}]",
+                paper="comparable (the mask matters, not the init)",
+                method=method,
+            )
             if not (math.isfinite(r.lo) and math.isfinite(r.hi)):
-                cl.verdict = "undetermined: errors not resolved above 0 (seed scatter + MC)" if r.k > 1 else "undetermined: < 2 seeds"
+                cl.verdict = (
+                    "undetermined: errors not resolved above 0 (seed scatter + MC)"
+                    if r.k > 1
+                    else "undetermined: < 2 seeds"
+                )
             elif r.lo >= 1 / CONTROL_FACTOR and r.hi <= CONTROL_FACTOR:
                 cl.verdict = "comparable"
             elif r.lo > 1:
@@ -362,9 +430,16 @@ def _control_claims(ds, task, method, c_imp, match):
             out.append(cl)
     # random mask failure density vs IMP's
     cr = curve_data(ds, task, method, "random-mask")
-    cl = Claim("Fig 1/4a", "random mask fails earlier", task, "n_fail(random) / n_fail(IMP)", method=method,
-               ci="resolution: control rounds", threshold="failure = mean error > the matching-dense bound",
-               paper="shallow FFNN ~10x earlier in n; ResCNN comparable")
+    cl = Claim(
+        "Fig 1/4a",
+        "random mask fails earlier",
+        task,
+        "n_fail(random) / n_fail(IMP)",
+        method=method,
+        ci="resolution: control rounds",
+        threshold="failure = mean error > the matching-dense bound",
+        paper="shallow FFNN ~10x earlier in n; ResCNN comparable",
+    )
     if cr.rounds.size and math.isfinite(match.threshold) and c_imp.rounds.size:
         mean_r = np.nanmean(np.abs(cr.scored()), axis=1)
         fail_r = np.flatnonzero(mean_r > match.threshold)
@@ -374,8 +449,10 @@ def _control_claims(ds, task, method, c_imp, match):
             ratio = cr.n_alive[k] / nfail_imp
             upper = cr.n_alive[k - 1] / nfail_imp if k > 0 else float("nan")
             cl.value, cl.lo, cl.hi = ratio, ratio, upper
-            cl.verdict = (f"random mask fails at rho {cr.rho[k]:.3g} (first failing control round), IMP at rho "
-                          f"{c_imp.rho[match.round + 1]:.3g}")
+            cl.verdict = (
+                f"random mask fails at rho {cr.rho[k]:.3g} (first failing control round), IMP at rho "
+                f"{c_imp.rho[match.round + 1]:.3g}"
+            )
         elif not fail_r.size:
             cl.verdict = "undetermined: the random mask never fails at the control rounds"
         else:
@@ -399,10 +476,16 @@ def _transition_claims(ds, task, method, c):
     cols = np.flatnonzero(c.requested)
     mean = np.nanmean(ly[:, cols], axis=1) if cols.size else np.full(len(c.rounds), np.nan)
     jump = largest_jump(mean)
-    cl = Claim("Fig 3/4a", "transition: largest error jump", task, "rho at the jump", method=method,
-               ci="t interval of log rho over seeds with a jump",
-               threshold=f"rise >= {JUMP_MIN:g} decades and >= {JUMP_RATIO:g}x the median rise",
-               paper="TFIM: jump near rho ~ 4; TC alpha 8: near rho ~ 8.7")
+    cl = Claim(
+        "Fig 3/4a",
+        "transition: largest error jump",
+        task,
+        "rho at the jump",
+        method=method,
+        ci="t interval of log rho over seeds with a jump",
+        threshold=f"rise >= {JUMP_MIN:g} decades and >= {JUMP_RATIO:g}x the median rise",
+        paper="TFIM: jump near rho ~ 4; TC alpha 8: near rho ~ 8.7",
+    )
     if jump is not None:
         k, size = jump
         cl.value = float(math.sqrt(c.rho[k] * c.rho[k + 1]))
@@ -420,9 +503,16 @@ def _transition_claims(ds, task, method, c):
         cl.verdict = "undetermined: no jump stands out"
     out.append(cl)
     fc = curve_data(ds, task, method, "imp", "fidelity_prev")
-    fcl = Claim("Fig 3/4b", "transition: fidelity minimum", task, "min fidelity_prev", method=method,
-                ci="t interval over seeds", threshold=f"1 - F_min >= {DIP_MIN:g} and >= {JUMP_RATIO:g}x median",
-                paper="dip at the transition, sharpening with L")
+    fcl = Claim(
+        "Fig 3/4b",
+        "transition: fidelity minimum",
+        task,
+        "min fidelity_prev",
+        method=method,
+        ci="t interval over seeds",
+        threshold=f"1 - F_min >= {DIP_MIN:g} and >= {JUMP_RATIO:g}x median",
+        paper="dip at the transition, sharpening with L",
+    )
     fmean = _round_means(fc)
     d = dip(fmean) if fmean.size else None
     if d is not None:
@@ -434,9 +524,16 @@ def _transition_claims(ds, task, method, c):
         fcl.verdict = "undetermined: no fidelity data" if not fmean.size else "undetermined: no dip stands out"
     out.append(fcl)
     mc = curve_data(ds, task, method, "imp", "abs_m_z")
-    mcl = Claim("Fig 3", "transition: |M_z| jump", task, "largest change of |M_z|", method=method,
-                ci="t interval over seeds", threshold=f"|change| >= {MZ_JUMP_MIN:g} and >= {JUMP_RATIO:g}x median",
-                paper="spontaneous |M_z| only for L >= 7")
+    mcl = Claim(
+        "Fig 3",
+        "transition: |M_z| jump",
+        task,
+        "largest change of |M_z|",
+        method=method,
+        ci="t interval over seeds",
+        threshold=f"|change| >= {MZ_JUMP_MIN:g} and >= {JUMP_RATIO:g}x median",
+        paper="spontaneous |M_z| only for L >= 7",
+    )
     mmean = _round_means(mc)
     mj = largest_jump(mmean, min_jump=MZ_JUMP_MIN, either_sign=True) if mmean.size else None
     if mj is not None:
@@ -451,9 +548,16 @@ def _transition_claims(ds, task, method, c):
 
 
 def _filter_claim(task, method, c, match, store):
-    cl = Claim("Fig 4d", "odd-parity filters", task, "odd-parity units at the plateau end", method=method,
-               ci="t interval over seeds", threshold="alive inputs = one plaquette's 4 edges, odd # negative",
-               paper="pruned TC nets keep odd-parity single-plaquette filters")
+    cl = Claim(
+        "Fig 4d",
+        "odd-parity filters",
+        task,
+        "odd-parity units at the plateau end",
+        method=method,
+        ci="t interval over seeds",
+        threshold="alive inputs = one plaquette's 4 edges, odd # negative",
+        paper="pruned TC nets keep odd-parity single-plaquette filters",
+    )
     p = task_parameters(task)
     if p["model"] != "toric":
         return None
@@ -489,8 +593,9 @@ def _filter_claim(task, method, c, match, store):
     e = mean_estimate(counts)
     cl.value, cl.lo, cl.hi = e.value, e.lo, e.hi
     cl.quantity = f"odd-parity units at round {rnd} (rho {c.rho[match.round]:.3g})"
-    cl.verdict = (f"{e.value:.3g} of {np.mean(totals):.3g} surviving units, holding {np.mean(fracs):.1%} of the "
-                  "alive weights")
+    cl.verdict = (
+        f"{e.value:.3g} of {np.mean(totals):.3g} surviving units, holding {np.mean(fracs):.1%} of the alive weights"
+    )
     return cl
 
 
@@ -500,7 +605,9 @@ def _scan_claims(per_task):
     groups: dict = {}
     for (task, method), info in per_task.items():
         p = info["params"]
-        groups.setdefault(("alpha", p["model"], p["L"], p["kappa"], p["net"], method), []).append((p["alpha"], task, info))
+        groups.setdefault(("alpha", p["model"], p["L"], p["kappa"], p["net"], method), []).append(
+            (p["alpha"], task, info)
+        )
         groups.setdefault(("L", p["model"], p["kappa"], p["net"], p["alpha"], method), []).append((p["L"], task, info))
     for key, members in sorted(groups.items(), key=lambda kv: str(kv[0])):
         members = [m for m in members if m[0] is not None]
@@ -511,10 +618,16 @@ def _scan_claims(per_task):
             for which, idx in (("n1", 0), ("n2", 1)):
                 vals = [(a, info["bounds"][idx], info["bounds_ci"][idx]) for a, _, info in members]
                 have = [v for v in vals if math.isfinite(v[1])]
-                cl = Claim("Fig 2", f"collapse across alpha ({which})", ", ".join(t for _, t, _ in members),
-                           f"{which} per alpha: " + ", ".join(f"a{a:g}: {v:.3g}" for a, v, _ in vals),
-                           threshold="boundaries' 95% CIs overlap", paper="boundaries set by H, not width",
-                           method=key[-1], ci="bootstrap over seeds")
+                cl = Claim(
+                    "Fig 2",
+                    f"collapse across alpha ({which})",
+                    ", ".join(t for _, t, _ in members),
+                    f"{which} per alpha: " + ", ".join(f"a{a:g}: {v:.3g}" for a, v, _ in vals),
+                    threshold="boundaries' 95% CIs overlap",
+                    paper="boundaries set by H, not width",
+                    method=key[-1],
+                    ci="bootstrap over seeds",
+                )
                 if len(have) < 2:
                     cl.verdict = "undetermined: boundary not determined for >= 2 widths"
                 else:
@@ -527,10 +640,15 @@ def _scan_claims(per_task):
                 out.append(cl)
         else:
             vals = [(L, info["jump_rho"], info["fid_min"]) for L, _, info in members]
-            cl = Claim("Fig 3", "trend with L", ", ".join(t for _, t, _ in members),
-                       "L: jump rho / min fidelity = " + ", ".join(f"{L}: {j:.3g} / {f:.3g}" for L, j, f in vals),
-                       threshold="fidelity minimum decreasing with L = sharpening", paper="dip sharpens with L",
-                       method=key[-1])
+            cl = Claim(
+                "Fig 3",
+                "trend with L",
+                ", ".join(t for _, t, _ in members),
+                "L: jump rho / min fidelity = " + ", ".join(f"{L}: {j:.3g} / {f:.3g}" for L, j, f in vals),
+                threshold="fidelity minimum decreasing with L = sharpening",
+                paper="dip sharpens with L",
+                method=key[-1],
+            )
             fids = [f for _, _, f in vals]
             if sum(map(math.isfinite, fids)) < 2:
                 cl.verdict = "undetermined: fidelity dip found for < 2 sizes"
@@ -564,8 +682,16 @@ def _compute_claims(results, methods) -> list[Claim]:
                 continue
             c = curve_data(ds, task, method, "imp", "rel_error")
             if not c.has_reference:
-                out.append(Claim("-", "all error claims", task, "-", method=method,
-                                 verdict="undetermined: no reference energy for this task"))
+                out.append(
+                    Claim(
+                        "-",
+                        "all error claims",
+                        task,
+                        "-",
+                        method=method,
+                        verdict="undetermined: no reference energy for this task",
+                    )
+                )
                 continue
             out.append(_seeds_claim(task, method, c))
             match_claim, match = _match_claim(task, method, c)
@@ -580,9 +706,12 @@ def _compute_claims(results, methods) -> list[Claim]:
                 out.append(fc)
             n1c, n2c = region[0], region[1]
             per_task[(task, method)] = {
-                "params": task_parameters(task), "bounds": bounds, "fit": fit,
+                "params": task_parameters(task),
+                "bounds": bounds,
+                "fit": fit,
                 "bounds_ci": ((n1c.lo, n1c.hi), (n2c.lo, n2c.hi)),
-                "jump_rho": trans[0].value, "fid_min": trans[1].value,
+                "jump_rho": trans[0].value,
+                "fid_min": trans[1].value,
             }
     out += _scan_claims(per_task)
     return out
@@ -602,8 +731,15 @@ def region_boundaries(ds, task: str, method: str) -> list[float]:
 
 def boundaries(claims, task, method) -> list[float]:
     """The determined region boundaries n1, n2 of (task, method), for the figures' dashed lines."""
-    return [c.value for c in claims if c.task == task and c.method == method and c.claim.startswith("regions: ")
-            and "boundary" in c.claim and math.isfinite(c.value)]
+    return [
+        c.value
+        for c in claims
+        if c.task == task
+        and c.method == method
+        and c.claim.startswith("regions: ")
+        and "boundary" in c.claim
+        and math.isfinite(c.value)
+    ]
 
 
 def format_claims(claims) -> str:
@@ -626,10 +762,25 @@ def _md(text: str) -> str:
 
 def claims_markdown(claims) -> str:
     """Markdown table of the claims (docs/reproduction.md's generated section)."""
-    lines = ["| figure | task | claim | quantity | ours [95% CI] | paper | verdict (threshold) |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| figure | task | claim | quantity | ours [95% CI] | paper | verdict (threshold) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for c in claims:
-        lines.append("| " + " | ".join(_md(x) for x in (
-            c.figure, c.task, c.claim, c.quantity, c.value_text(), c.paper,
-            f"{c.verdict} ({c.threshold}; CI: {c.ci})" if c.threshold else c.verdict)) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                _md(x)
+                for x in (
+                    c.figure,
+                    c.task,
+                    c.claim,
+                    c.quantity,
+                    c.value_text(),
+                    c.paper,
+                    f"{c.verdict} ({c.threshold}; CI: {c.ci})" if c.threshold else c.verdict,
+                )
+            )
+            + " |"
+        )
     return "\n".join(lines)

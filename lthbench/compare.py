@@ -167,13 +167,29 @@ def compare_curves(ca, cb, *, tolerance: float, metric: str) -> list[Point]:
             ratio = _nan_estimate()
         prec = ca.reference_precision
         mean_a, mean_b = mean_estimate(a, var_a), mean_estimate(b, var_b)
-        below = math.isfinite(prec) and metric == "rel_error" and (
-            abs(mean_a.value) < prec or abs(mean_b.value) < prec)
-        points.append(Point(
-            ca.task, ca.method, cb.method, int(rnd), int(cb.rounds[j]), float(ca.rho[i]), float(cb.rho[j]),
-            _seeds_text(ca, i), _seeds_text(cb, j), bool(ca.short()[i] or cb.short()[j]),
-            mean_a, mean_b, diff, ratio, float("nan") if rnd == 0 else diff.p, dense=bool(rnd == 0),
-            below_reference=bool(below), paired=paired))
+        below = math.isfinite(prec) and metric == "rel_error" and (abs(mean_a.value) < prec or abs(mean_b.value) < prec)
+        points.append(
+            Point(
+                ca.task,
+                ca.method,
+                cb.method,
+                int(rnd),
+                int(cb.rounds[j]),
+                float(ca.rho[i]),
+                float(cb.rho[j]),
+                _seeds_text(ca, i),
+                _seeds_text(cb, j),
+                bool(ca.short()[i] or cb.short()[j]),
+                mean_a,
+                mean_b,
+                diff,
+                ratio,
+                float("nan") if rnd == 0 else diff.p,
+                dense=bool(rnd == 0),
+                below_reference=bool(below),
+                paired=paired,
+            )
+        )
     return points
 
 
@@ -199,8 +215,15 @@ def match_of(c):
     return matches_dense(c.density, np.abs(c.value), c.var, c.failed)
 
 
-def compare(paths, *, metric: str = "rel_error", control: str = "imp", tolerance: float = 0.1,
-            alpha: float = 0.05, baseline: str | None = None) -> Comparison:
+def compare(
+    paths,
+    *,
+    metric: str = "rel_error",
+    control: str = "imp",
+    tolerance: float = 0.1,
+    alpha: float = 0.05,
+    baseline: str | None = None,
+) -> Comparison:
     """The comparison of every method with the baseline (see the module docstring).
 
     paths: results files, or in-memory datasets (xr.Dataset) in the results schema."""
@@ -210,23 +233,27 @@ def compare(paths, *, metric: str = "rel_error", control: str = "imp", tolerance
         raise LthbenchError(f"--tolerance must be a finite number > 0, got {tolerance}")
     if not 0 < alpha < 1:
         raise LthbenchError(f"--alpha must be in (0, 1), got {alpha}")
-    ds, first = _load([p if hasattr(p, 'data_vars') else str(p) for p in paths], baseline)
+    ds, first = _load([p if hasattr(p, "data_vars") else str(p) for p in paths], baseline)
     check_metric(ds, metric)
     out = Comparison(metric, control, alpha)
     diags = [d for d in ("acceptance", "tau", "r_hat") if d in ds.variables]
     out.notes.append(
-        f"chain diagnostics used: {', '.join(diags)}" if diags else
-        "chain diagnostics: these records carry no acceptance / autocorrelation time / split R-hat; "
+        f"chain diagnostics used: {', '.join(diags)}"
+        if diags
+        else "chain diagnostics: these records carry no acceptance / autocorrelation time / split R-hat; "
         "the MC error bars are used as recorded (energy_sigma already takes max(autocorrelation, "
-        "between-chain) estimates) and nothing is widened")
+        "between-chain) estimates) and nothing is widened"
+    )
     for task in map(str, ds["task"].values):
         methods = methods_with(ds, task, control)
         if baseline == SHIPPED:
             bases = [m for m in methods if m.endswith(SHIPPED_SUFFIX)]
         elif baseline:
             if baseline not in ds["method"].values:
-                raise LthbenchError(f"--baseline {baseline!r} is not a method in these results; "
-                                    f"methods: {', '.join(map(str, ds['method'].values))}")
+                raise LthbenchError(
+                    f"--baseline {baseline!r} is not a method in these results; "
+                    f"methods: {', '.join(map(str, ds['method'].values))}"
+                )
             bases = [baseline] if baseline in methods else []
         else:
             bases = [m for m in first if m in methods][:1] or methods[:1]
@@ -236,8 +263,9 @@ def compare(paths, *, metric: str = "rel_error", control: str = "imp", tolerance
             if not others:
                 continue
             if not baseline:
-                out.notes.append(f"{task}: baseline {base!r} (the first method of the first file; "
-                                 "choose with --baseline)")
+                out.notes.append(
+                    f"{task}: baseline {base!r} (the first method of the first file; choose with --baseline)"
+                )
             if not ca.has_reference and metric in ("rel_error", "abs_error_per_spin"):
                 out.notes.append(f"{task}: no reference energy, so no {metric}; compare --metric energy")
             out.summaries.append(Summary(task, base, match_of(ca), Estimate(*(4 * [float("nan")]))))
@@ -249,8 +277,9 @@ def compare(paths, *, metric: str = "rel_error", control: str = "imp", tolerance
                     p.p_holm = float(q)
                     p.verdict = _verdict(p.p_holm, p.diff, metric, alpha, p.dense, p.diff.k)
                 out.points.extend(pts)
-                area, n_range = _area(ca, cb) if metric in SIGNED_ERRORS else (Estimate(*(4 * [float("nan")])),
-                                                                              (float("nan"),) * 2)
+                area, n_range = (
+                    _area(ca, cb) if metric in SIGNED_ERRORS else (Estimate(*(4 * [float("nan")])), (float("nan"),) * 2)
+                )
                 out.summaries.append(Summary(task, other, match_of(cb), area, n_range))
     return out
 
@@ -269,41 +298,88 @@ def _p(x) -> str:
 def format_comparison(cmp: Comparison) -> str:
     """Plain-text report: per-density table, per-method summary, notes."""
     if not cmp.points:
-        return "\n".join(["no matched densities (need two methods on the same task; try a larger --tolerance)"]
-                         + [f"note: {n}" for n in cmp.notes])
+        return "\n".join(
+            ["no matched densities (need two methods on the same task; try a larger --tolerance)"]
+            + [f"note: {n}" for n in cmp.notes]
+        )
     m = cmp.metric
-    lines = [f"metric: {m} (signed, E - E_ref, for errors); control: {cmp.control}; "
-             f"alpha {cmp.alpha} after Holm's correction across densities"]
-    header = ["task", "round A/B", "rho A", "rho B", "seeds A", "seeds B", f"A mean [95% CI]",
-              f"B mean [95% CI]", "B - A [95% CI]", "B / A [95% CI]", "p", "p Holm", "verdict"]
+    lines = [
+        f"metric: {m} (signed, E - E_ref, for errors); control: {cmp.control}; "
+        f"alpha {cmp.alpha} after Holm's correction across densities"
+    ]
+    header = [
+        "task",
+        "round A/B",
+        "rho A",
+        "rho B",
+        "seeds A",
+        "seeds B",
+        "A mean [95% CI]",
+        "B mean [95% CI]",
+        "B - A [95% CI]",
+        "B / A [95% CI]",
+        "p",
+        "p Holm",
+        "verdict",
+    ]
     body = []
     for p in cmp.points:
-        verdict = p.verdict + ("" if p.paired or p.dense else " (unpaired)") + (" *" if p.short else "") + (" (below reference precision)" if p.below_reference else "")
-        ratio = p.ratio.fmt(".3g") if math.isfinite(p.ratio.hi) else (
-            f"{p.ratio.value:.3g} [unbounded]" if math.isfinite(p.ratio.value) else "-")
-        body.append([p.task, f"{p.round_a}/{p.round_b}", f"{p.rho_a:.4g}", f"{p.rho_b:.4g}", p.seeds_a, p.seeds_b,
-                     p.mean_a.fmt(".2e"), p.mean_b.fmt(".2e"), p.diff.fmt(".2e"), ratio, _p(p.p), _p(p.p_holm),
-                     verdict])
+        verdict = (
+            p.verdict
+            + ("" if p.paired or p.dense else " (unpaired)")
+            + (" *" if p.short else "")
+            + (" (below reference precision)" if p.below_reference else "")
+        )
+        ratio = (
+            p.ratio.fmt(".3g")
+            if math.isfinite(p.ratio.hi)
+            else (f"{p.ratio.value:.3g} [unbounded]" if math.isfinite(p.ratio.value) else "-")
+        )
+        body.append(
+            [
+                p.task,
+                f"{p.round_a}/{p.round_b}",
+                f"{p.rho_a:.4g}",
+                f"{p.rho_b:.4g}",
+                p.seeds_a,
+                p.seeds_b,
+                p.mean_a.fmt(".2e"),
+                p.mean_b.fmt(".2e"),
+                p.diff.fmt(".2e"),
+                ratio,
+                _p(p.p),
+                _p(p.p_holm),
+                verdict,
+            ]
+        )
     labels = {}
     for p in cmp.points:
         labels.setdefault((p.task, p.method_a, p.method_b), None)
     lines += [f"A = {a}   B = {b}   ({t})" for t, a, b in labels]
     lines += _table(header, body)
-    lines.append("seeds: finished/requested; * = a point with fewer finished seeds than requested "
-                 "(diverged seeds count as failures, relative error 1)")
+    lines.append(
+        "seeds: finished/requested; * = a point with fewer finished seeds than requested "
+        "(diverged seeds count as failures, relative error 1)"
+    )
     lines.append("")
-    lines.append("operating points (lowest density still matching dense: mean error <= "
-                 f"{cmp.summaries[0].match.factor:g} x the upper end of the dense 95% CI, every round "
-                 "before it too; bootstrap CI over seeds); area between the curves in log-log "
-                 "(decades^2, positive = worse than A, t CI and t-test over seeds: the one test of the whole curve)")
+    lines.append(
+        "operating points (lowest density still matching dense: mean error <= "
+        f"{cmp.summaries[0].match.factor:g} x the upper end of the dense 95% CI, every round "
+        "before it too; bootstrap CI over seeds); area between the curves in log-log "
+        "(decades^2, positive = worse than A, t CI and t-test over seeds: the one test of the whole curve)"
+    )
     sh = ["task", "method", "lowest matching density [95% CI] (round)", "area vs A [95% CI]", "p (area)", "n range"]
     sb = []
     for s in cmp.summaries:
-        area = s.area.fmt(".3g") if math.isfinite(s.area.value) else "(baseline)" if s.method in {
-            p.method_a for p in cmp.points} else "-"
+        area = (
+            s.area.fmt(".3g")
+            if math.isfinite(s.area.value)
+            else "(baseline)"
+            if s.method in {p.method_a for p in cmp.points}
+            else "-"
+        )
         n_range = f"{s.n_range[0]:.4g}-{s.n_range[1]:.4g}" if math.isfinite(s.n_range[0]) else "-"
-        sb.append([s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, _p(s.area.p),
-                   n_range])
+        sb.append([s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, _p(s.area.p), n_range])
     lines += _table(sh, sb)
     lines += [f"note: {n}" for n in cmp.notes]
     return "\n".join(lines)

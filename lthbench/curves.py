@@ -21,8 +21,18 @@ from .errors import LthbenchError
 from .stats import inflate_sigma
 
 # Variables a comparison can be made on (the rest are bookkeeping: counts, densities, times, flags).
-METRICS = ("rel_error", "abs_error_per_spin", "energy", "variance", "v_score", "fidelity_prev",
-           "fidelity_exact", "m_z", "m_x", "abs_m_z")
+METRICS = (
+    "rel_error",
+    "abs_error_per_spin",
+    "energy",
+    "variance",
+    "v_score",
+    "fidelity_prev",
+    "fidelity_exact",
+    "m_z",
+    "m_x",
+    "abs_m_z",
+)
 # Errors with an MC error bar from energy_sigma, tested as signed errors.
 SIGNED_ERRORS = ("rel_error", "abs_error_per_spin", "energy")
 # The relative error a diverged seed is counted with (|E - E_ref| = |E_ref|: worse than the product
@@ -32,7 +42,7 @@ FAIL_REL_ERROR = 1.0
 DIAGNOSTICS = ("acceptance", "tau", "r_hat")
 
 
-def load_results(path) -> "xr.Dataset":  # noqa: F821
+def load_results(path) -> xr.Dataset:  # noqa: F821
     """Read an lthbench results file; LthbenchError (one line) for anything that is not one.
 
     An in-memory xr.Dataset is checked and returned as is (the tests and the Python API use that)."""
@@ -47,7 +57,7 @@ def load_results(path) -> "xr.Dataset":  # noqa: F821
     return ds
 
 
-def combine(datasets) -> "xr.Dataset":  # noqa: F821
+def combine(datasets) -> xr.Dataset:  # noqa: F821
     """Datasets whose method labels are disjoint -> one dataset (outer join of every coordinate).
 
     Unlike `results.merge` (cell by cell, the record variables only) this keeps every variable a file
@@ -89,7 +99,7 @@ def load_many(sources, extra=()):
     baselines, already relabelled).
     """
     datasets, names = [], []
-    for k, src in enumerate(sources):
+    for src in sources:
         datasets.append(load_results(src))
         names.append(src if hasattr(src, "data_vars") else str(src))
     for ds, name in extra:
@@ -195,8 +205,23 @@ def curve_data(ds, task: str, method: str, control: str = "imp", metric: str = "
     if control not in ds["control"].values or method not in ds["method"].values or task not in ds["task"].values:
         z = np.zeros((0, seeds.size))
         e = np.array([])
-        return CurveData(task, method, control, metric, e.astype(int), seeds, e, e, e, z, z, z.astype(bool),
-                         z.astype(bool), z.astype(bool), has_reference=False)
+        return CurveData(
+            task,
+            method,
+            control,
+            metric,
+            e.astype(int),
+            seeds,
+            e,
+            e,
+            e,
+            z,
+            z,
+            z.astype(bool),
+            z.astype(bool),
+            z.astype(bool),
+            has_reference=False,
+        )
     sel = {"task": task, "method": method, "control": control}
     energy = _per_cell(ds, "energy", sel)
     sigma = _per_cell(ds, "energy_sigma", sel)
@@ -213,8 +238,9 @@ def curve_data(ds, task: str, method: str, control: str = "imp", metric: str = "
     has_ref = math.isfinite(e_ref) and e_ref != 0
     fail_value = float("nan")
     if metric in SIGNED_ERRORS:
-        scale = {"rel_error": abs(e_ref) if has_ref else float("nan"),
-                 "abs_error_per_spin": n_spins, "energy": 1.0}[metric]
+        scale = {"rel_error": abs(e_ref) if has_ref else float("nan"), "abs_error_per_spin": n_spins, "energy": 1.0}[
+            metric
+        ]
         offset = 0.0 if metric == "energy" else e_ref
         value = (energy - offset) / scale
         sig = np.nan_to_num(sigma, nan=0.0) / scale
@@ -239,9 +265,24 @@ def curve_data(ds, task: str, method: str, control: str = "imp", metric: str = "
         dens = _per_cell(ds, "density", sel)
         dens = np.nanmean(dens, axis=1) if dens is not None else np.full(len(n_mean), np.nan)
     return CurveData(
-        task, method, control, metric, np.asarray(ds["round"].values, dtype=int)[keep], seeds, n_mean[keep],
-        rho[keep], dens[keep], value[keep], (sig**2)[keep], failed[keep], present[keep], bad[keep],
-        reference_precision=rel_prec, has_reference=has_ref, diagnostics=tuple(diags), fail_value=fail_value,
+        task,
+        method,
+        control,
+        metric,
+        np.asarray(ds["round"].values, dtype=int)[keep],
+        seeds,
+        n_mean[keep],
+        rho[keep],
+        dens[keep],
+        value[keep],
+        (sig**2)[keep],
+        failed[keep],
+        present[keep],
+        bad[keep],
+        reference_precision=rel_prec,
+        has_reference=has_ref,
+        diagnostics=tuple(diags),
+        fail_value=fail_value,
     )
 
 

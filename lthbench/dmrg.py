@@ -86,8 +86,7 @@ def tenpy_model(system):
     if len(shape) == 1:
         params.update(lattice="Chain", L=int(shape[0]), bc_x="open")
     else:
-        params.update(lattice="Square", Lx=int(shape[0]), Ly=int(shape[1]), bc_x="open", bc_y="open",
-                      order="snake")
+        params.update(lattice="Square", Lx=int(shape[0]), Ly=int(shape[1]), bc_x="open", bc_y="open", order="snake")
     return TFIModel(params)
 
 
@@ -97,8 +96,9 @@ def product_state(model, which: str = "plus"):
 
     if which != "plus":
         raise ValueError(f"unknown product state {which!r}")
-    return MPS.from_product_state(model.lat.mps_sites(), ["up"] * model.lat.N_sites, bc="finite",
-                                  unit_cell_width=model.lat.mps_unit_cell_width)
+    return MPS.from_product_state(
+        model.lat.mps_sites(), ["up"] * model.lat.N_sites, bc="finite", unit_cell_width=model.lat.mps_unit_cell_width
+    )
 
 
 def mps_energy(model, psi) -> float:
@@ -152,9 +152,14 @@ class DMRGResult:
         return float(self.extrapolation["uncertainty"])
 
     def details(self) -> dict:
-        return {"schedule": [s.chi for s in self.stages], "stages": [dataclasses.asdict(s) for s in self.stages],
-                "extrapolation": self.extrapolation, "library": self.library, "wall_time_s": self.wall_time_s,
-                "load": self.load}
+        return {
+            "schedule": [s.chi for s in self.stages],
+            "stages": [dataclasses.asdict(s) for s in self.stages],
+            "extrapolation": self.extrapolation,
+            "library": self.library,
+            "wall_time_s": self.wall_time_s,
+            "load": self.load,
+        }
 
 
 def _linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -192,8 +197,11 @@ def extrapolate(trunc_errs, energies, variances=None, delta_es=None) -> dict:
         # decrease of the discarded weight to extrapolate along: keep the variational energy, with the
         # last step's change as the uncertainty when there was truncation.
         change = abs(e_last - e[-2]) if len(e) > 1 and eps[-1] > 0.0 else 0.0
-        out.update(energy=e_last, uncertainty=max(floor, change),
-                   method="no truncation at the largest chi" if eps[-1] <= 0.0 else "no extrapolation possible")
+        out.update(
+            energy=e_last,
+            uncertainty=max(floor, change),
+            method="no truncation at the largest chi" if eps[-1] <= 0.0 else "no extrapolation possible",
+        )
         return out
     e0, slope = _linear_fit(eps[-2:], e[-2:])
     unc = max(abs(e_last - e0), floor)
@@ -272,8 +280,15 @@ def _status(msg: str, stream) -> None:
         print(msg, file=stream, flush=True)
 
 
-def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sweeps: int = STAGE_MAX_SWEEPS,
-             e_tol: float = STAGE_E_TOL, variance: str = "auto") -> DMRGResult:
+def run_dmrg(
+    system,
+    schedule=None,
+    checkpoint=None,
+    progress=sys.stderr,
+    max_sweeps: int = STAGE_MAX_SWEEPS,
+    e_tol: float = STAGE_E_TOL,
+    variance: str = "auto",
+) -> DMRGResult:
     """Two-site DMRG through the bond-dimension `schedule` (ascending); see the module docstring.
 
     checkpoint: a file path; the run saves there after every sweep and resumes from it when it holds
@@ -290,17 +305,21 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
     model = tenpy_model(system)
     ckpt_path = Path(checkpoint) if checkpoint else None
     state = load_checkpoint(ckpt_path) if ckpt_path else None
-    if state is not None and (state["system_id"] != system.id
-                              or tuple(state["schedule"][:len(state["stages"])]) != schedule[:len(state["stages"])]):
-        raise LthbenchError(f"checkpoint {ckpt_path} is for {state['system_id']} / chi {state['schedule']}, "
-                            f"not {system.id} / chi {schedule}; delete it or give another --checkpoint")
+    if state is not None and (
+        state["system_id"] != system.id
+        or tuple(state["schedule"][: len(state["stages"])]) != schedule[: len(state["stages"])]
+    ):
+        raise LthbenchError(
+            f"checkpoint {ckpt_path} is for {state['system_id']} / chi {state['schedule']}, "
+            f"not {system.id} / chi {schedule}; delete it or give another --checkpoint"
+        )
     stages = [Stage(**s) for s in state["stages"]] if state else []
     psi = state["psi"] if state else product_state(model)
     elapsed_before = float(state.get("elapsed", 0.0)) if state else 0.0
     start = time.perf_counter()
     if state:
         _status(f"dmrg {system.id}: resuming from {ckpt_path} ({len(stages)} stages done)", progress)
-    for chi in schedule[len(stages):]:
+    for chi in schedule[len(stages) :]:
         t0 = time.perf_counter()
         resumed = bool(state and state.get("chi") == chi)
         stage_before = float(state.get("stage_elapsed", 0.0)) if resumed else 0.0
@@ -323,16 +342,26 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
             stats = eng.sweep_stats
             now = time.perf_counter() - t0 + stage_before
             eta = eta_seconds(schedule, stages, chi, now)
-            _status(f"dmrg {system.id}: chi={chi} sweep {eng.sweeps} E={stats['E'][-1]:.13f} "
-                    f"dE={stats['Delta_E'][-1]:.2e} trunc={stats['max_trunc_err'][-1]:.2e} "
-                    f"stage {now:.0f} s" + (f", ETA rest of schedule ~{eta / 60:.1f} min" if math.isfinite(eta)
-                                            else ""), progress)
+            _status(
+                f"dmrg {system.id}: chi={chi} sweep {eng.sweeps} E={stats['E'][-1]:.13f} "
+                f"dE={stats['Delta_E'][-1]:.2e} trunc={stats['max_trunc_err'][-1]:.2e} "
+                f"stage {now:.0f} s" + (f", ETA rest of schedule ~{eta / 60:.1f} min" if math.isfinite(eta) else ""),
+                progress,
+            )
             if ckpt_path:
-                _save_checkpoint(ckpt_path, {"system_id": system.id, "schedule": list(schedule),
-                                             "stages": [dataclasses.asdict(s) for s in stages], "chi": chi,
-                                             "psi": eng.psi.copy(), "stage_elapsed": now,
-                                             "stage_sweeps": sweeps_before + int(eng.sweeps),
-                                             "elapsed": elapsed_before + time.perf_counter() - start})
+                _save_checkpoint(
+                    ckpt_path,
+                    {
+                        "system_id": system.id,
+                        "schedule": list(schedule),
+                        "stages": [dataclasses.asdict(s) for s in stages],
+                        "chi": chi,
+                        "psi": eng.psi.copy(),
+                        "stage_elapsed": now,
+                        "stage_sweeps": sweeps_before + int(eng.sweeps),
+                        "elapsed": elapsed_before + time.perf_counter() - start,
+                    },
+                )
 
         engine.checkpoint.connect(on_sweep)
         engine.run()
@@ -341,21 +370,50 @@ def run_dmrg(system, schedule=None, checkpoint=None, progress=sys.stderr, max_sw
         energy = mps_energy(model, psi)
         want_var = variance == "all" or final or (variance == "auto" and variance_cost(model, chi) < VARIANCE_MAX_COST)
         var = mps_variance(model, psi) if want_var else float("nan")
-        stages.append(Stage(chi=chi, energy=energy, trunc_err=float(engine.sweep_stats["max_trunc_err"][-1]),
-                            variance=var, sweeps=sweeps_before + int(engine.sweeps), max_chi=int(max(psi.chi)),
-                            wall_time_s=time.perf_counter() - t0 + stage_before,
-                            delta_e=abs(float(engine.sweep_stats["Delta_E"][-1]))))
+        stages.append(
+            Stage(
+                chi=chi,
+                energy=energy,
+                trunc_err=float(engine.sweep_stats["max_trunc_err"][-1]),
+                variance=var,
+                sweeps=sweeps_before + int(engine.sweeps),
+                max_chi=int(max(psi.chi)),
+                wall_time_s=time.perf_counter() - t0 + stage_before,
+                delta_e=abs(float(engine.sweep_stats["Delta_E"][-1])),
+            )
+        )
         state = None
-        _status(f"dmrg {system.id}: chi={chi} done: <H>={energy:.13f} trunc={stages[-1].trunc_err:.2e} "
-                f"var={var:.2e} ({stages[-1].wall_time_s:.0f} s, {stages[-1].sweeps} sweeps)", progress)
+        _status(
+            f"dmrg {system.id}: chi={chi} done: <H>={energy:.13f} trunc={stages[-1].trunc_err:.2e} "
+            f"var={var:.2e} ({stages[-1].wall_time_s:.0f} s, {stages[-1].sweeps} sweeps)",
+            progress,
+        )
         if ckpt_path:
-            _save_checkpoint(ckpt_path, {"system_id": system.id, "schedule": list(schedule),
-                                         "stages": [dataclasses.asdict(s) for s in stages], "chi": None,
-                                         "psi": psi.copy(), "elapsed": elapsed_before + time.perf_counter() - start})
-    fit = extrapolate([s.trunc_err for s in stages], [s.energy for s in stages], [s.variance for s in stages],
-                      [s.delta_e for s in stages])
-    return DMRGResult(system.id, stages, fit, elapsed_before + time.perf_counter() - start,
-                      f"physics-tenpy {tenpy.__version__}", load=" ".join(f"{x:.1f}" for x in os.getloadavg()))
+            _save_checkpoint(
+                ckpt_path,
+                {
+                    "system_id": system.id,
+                    "schedule": list(schedule),
+                    "stages": [dataclasses.asdict(s) for s in stages],
+                    "chi": None,
+                    "psi": psi.copy(),
+                    "elapsed": elapsed_before + time.perf_counter() - start,
+                },
+            )
+    fit = extrapolate(
+        [s.trunc_err for s in stages],
+        [s.energy for s in stages],
+        [s.variance for s in stages],
+        [s.delta_e for s in stages],
+    )
+    return DMRGResult(
+        system.id,
+        stages,
+        fit,
+        elapsed_before + time.perf_counter() - start,
+        f"physics-tenpy {tenpy.__version__}",
+        load=" ".join(f"{x:.1f}" for x in os.getloadavg()),
+    )
 
 
 def details_json(result: DMRGResult) -> str:

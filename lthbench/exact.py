@@ -282,7 +282,8 @@ def check_id_size(system_id: str, method: str = "ed-lanczos") -> None:
         what = "exact diagonalisation" if method == "ed-lanczos" else "a DMRG reference"
         raise TooLargeForExactError(
             f"{system_id} has N={n} spins: too large for {what} (N <= {limit}); use a published reference "
-            "(reference_data/, `lthbench systems`) or a VMC estimate")
+            "(reference_data/, `lthbench systems`) or a VMC estimate"
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,9 +340,12 @@ class _ProductCounter:
             if now - self.last >= self.every:
                 self.last = now
                 per = (now - self.start) / self.count
-                print(f"ed {self.label}: {self.count} Lanczos products, {per:.2f} s each, {now - self.start:.0f} s "
-                      "elapsed (ARPACK stops at convergence: the count is not known in advance)",
-                      file=self.stream, flush=True)
+                print(
+                    f"ed {self.label}: {self.count} Lanczos products, {per:.2f} s each, {now - self.start:.0f} s "
+                    "elapsed (ARPACK stops at convergence: the count is not known in advance)",
+                    file=self.stream,
+                    flush=True,
+                )
             return op.matvec(x)
 
         return spla.LinearOperator(op.shape, matvec=matvec, rmatvec=matvec, dtype=np.float64)
@@ -451,9 +455,7 @@ def solve_ground_level(system, n_levels: int = 4, tol: float = DEGENERACY_TOL, p
             vecs.append(vectors[:, 0])
             basis = np.linalg.qr(np.stack(vecs, axis=1))[0]
         parts.append((sector, basis, energies))
-    residual = max(
-        _residual(system, sector, e, basis[:, j]) for sector, basis, es in parts for j, e in enumerate(es)
-    )
+    residual = max(_residual(system, sector, e, basis[:, j]) for sector, basis, es in parts for j, e in enumerate(es))
     energies = np.sort(np.concatenate([np.asarray(es) for _, _, es in parts]))
     return GroundLevel(energies, tuple((s, b) for s, b, _ in parts), residual, False)
 
@@ -539,16 +541,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TABLE_PATH = REPO_ROOT / "reference_data" / "references.nc"
 REGENERATE_COMMAND = "lthbench exact --regenerate"
 METHODS = ("analytic", "ed-lanczos", "published-ed", "dmrg-tenpy", "published-dmrg", "published-nqs")  # best first
-ROW_TAGS = {"analytic": "analytic", "ed-lanczos": "ed", "published-ed": "ed-varbench", "dmrg-tenpy": "dmrg-tenpy",
-            "published-dmrg": "dmrg", "published-nqs": "nqs"}
-VARBENCH = ("varbench (Wu et al., Science 2024, V-score benchmark), file TFIsing/square_36_P_3.md, "
-            "row 'Exact diagonalization'")
+ROW_TAGS = {
+    "analytic": "analytic",
+    "ed-lanczos": "ed",
+    "published-ed": "ed-varbench",
+    "dmrg-tenpy": "dmrg-tenpy",
+    "published-dmrg": "dmrg",
+    "published-nqs": "nqs",
+}
+VARBENCH = (
+    "varbench (Wu et al., Science 2024, V-score benchmark), file TFIsing/square_36_P_3.md, row 'Exact diagonalization'"
+)
 METHOD_ALIASES = {"ed": "ed-lanczos", "dmrg": "dmrg-tenpy", "analytic": "analytic"}  # for the command line
 
-PAPER = (
-    "Barton, Carrasquilla, Roth, Valenti, arXiv:2505.22734 (2025), and its code "
-    "github.com/bartonbrandon/sparse-nqs"
-)
+PAPER = "Barton, Carrasquilla, Roth, Valenti, arXiv:2505.22734 (2025), and its code github.com/bartonbrandon/sparse-nqs"
 KAPPA_C = 3.04438
 
 
@@ -595,31 +601,74 @@ def _published_rows() -> list[Reference]:
     dmrg, nqs_kc = -321.0980007876571, 100 * -3.211395417101927
     gap = abs(dmrg - nqs_kc)  # the two published values at kappa_c disagree by this much
     rows = [
-        _published("tfim2d-10x10-obc-k3.04438", "published-dmrg", dmrg, gap,
-                   "DMRG ground energy used by the paper as the 10x10 kappa_c reference. The dense-ResCNN "
-                   f"mean lies {gap:.4f} below it, so neither is better than ~1.3e-4 relative."),
-        _published("tfim2d-10x10-obc-k3.04438", "published-nqs", nqs_kc, gap,
-                   "mean dense-ResCNN energy, E/N = -3.211395417101927 (E = 100 E/N); variational "
-                   "Monte Carlo estimate, yet below the DMRG value by the tolerance given."),
+        _published(
+            "tfim2d-10x10-obc-k3.04438",
+            "published-dmrg",
+            dmrg,
+            gap,
+            "DMRG ground energy used by the paper as the 10x10 kappa_c reference. The dense-ResCNN "
+            f"mean lies {gap:.4f} below it, so neither is better than ~1.3e-4 relative.",
+        ),
+        _published(
+            "tfim2d-10x10-obc-k3.04438",
+            "published-nqs",
+            nqs_kc,
+            gap,
+            "mean dense-ResCNN energy, E/N = -3.211395417101927 (E = 100 E/N); variational "
+            "Monte Carlo estimate, yet below the DMRG value by the tolerance given.",
+        ),
     ]
-    for kappa, energy in ((0.1, -180.14327137818287), (1, -194.44212670669265), (2, -239.0234337701538),
-                          (4, -411.94084029073827), (5, -509.3311469812418), (6, -607.6855556865164)):
-        rows.append(_published(f"tfim2d-10x10-obc-k{kappa}", "published-nqs", energy, float("nan"),
-                               "mean dense-ResCNN energy used by the paper as the reference at this field; "
-                               "accuracy not stated"))
+    for kappa, energy in (
+        (0.1, -180.14327137818287),
+        (1, -194.44212670669265),
+        (2, -239.0234337701538),
+        (4, -411.94084029073827),
+        (5, -509.3311469812418),
+        (6, -607.6855556865164),
+    ):
+        rows.append(
+            _published(
+                f"tfim2d-10x10-obc-k{kappa}",
+                "published-nqs",
+                energy,
+                float("nan"),
+                "mean dense-ResCNN energy used by the paper as the reference at this field; accuracy not stated",
+            )
+        )
     # The V-score benchmark's 6 x 6 periodic TFIM at Gamma = 3: H = Gamma sum X + sum ZZ there, the same
     # spectrum as ours with J = 1 (sublattice and Z gauges flip both signs on the bipartite torus).
-    rows.append(_published("tfim2d-6x6-pbc-k3", "published-ed", -115.232707303718485, 1e-12 * 115.232707303718485,
-                           "exact diagonalisation published by varbench (digits as given; uncertainty = rounding); "
-                           "used to cross-check the suite's Hamiltonian and V-score (docs/accuracy.md)",
-                           n=36, source=VARBENCH))
+    rows.append(
+        _published(
+            "tfim2d-6x6-pbc-k3",
+            "published-ed",
+            -115.232707303718485,
+            1e-12 * 115.232707303718485,
+            "exact diagonalisation published by varbench (digits as given; uncertainty = rounding); "
+            "used to cross-check the suite's Hamiltonian and V-score (docs/accuracy.md)",
+            n=36,
+            source=VARBENCH,
+        )
+    )
     return rows
 
 
-def _published(system_id: str, method: str, energy: float, tolerance: float, notes: str, n: int = 100,
-               source: str = PAPER) -> Reference:
-    return Reference(system_id, n, float(energy), float(energy) / n, method, float(tolerance), -1, source, "",
-                     row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes, uncertainty=float(tolerance))
+def _published(
+    system_id: str, method: str, energy: float, tolerance: float, notes: str, n: int = 100, source: str = PAPER
+) -> Reference:
+    return Reference(
+        system_id,
+        n,
+        float(energy),
+        float(energy) / n,
+        method,
+        float(tolerance),
+        -1,
+        source,
+        "",
+        row_id=f"{system_id}/{ROW_TAGS[method]}",
+        notes=notes,
+        uncertainty=float(tolerance),
+    )
 
 
 def computed_row_ids() -> list[str]:
@@ -654,8 +703,9 @@ def _versions_json() -> str:
     return json.dumps(out, sort_keys=True)
 
 
-def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = "", progress=None,
-                      **dmrg_kwargs) -> Reference:
+def compute_reference(
+    system_id: str, method: str = "ed-lanczos", source: str = "", progress=None, **dmrg_kwargs
+) -> Reference:
     """Compute one reference by ED ('ed-lanczos'), a closed form ('analytic') or DMRG ('dmrg-tenpy').
 
     ED: the full ground level (with degeneracy) by `solve_ground_level`; tolerance = the residual
@@ -685,10 +735,12 @@ def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = 
         source = source or f"{REGENERATE_COMMAND} --method dmrg {system_id}"
         details = dmrg.details_json(result)
         fit, last = result.extrapolation, result.stages[-1]
-        notes = (f"{result.library}, two-site DMRG, snake MPS, parity conserved; chi {[s.chi for s in result.stages]}; "
-                 f"E(chi={last.chi}) = {last.energy:.13f} (variational), discarded weight {last.trunc_err:.2g}, "
-                 f"variance {last.variance:.2g}; {fit['method']} -> {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
-                 f"; load {result.load}")
+        notes = (
+            f"{result.library}, two-site DMRG, snake MPS, parity conserved; chi {[s.chi for s in result.stages]}; "
+            f"E(chi={last.chi}) = {last.energy:.13f} (variational), discarded weight {last.trunc_err:.2g}, "
+            f"variance {last.variance:.2g}; {fit['method']} -> {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
+            f"; load {result.load}"
+        )
         wall = result.wall_time_s  # includes time before a resume
     elif method == "ed-lanczos":
         level = solve_ground_level(system, progress=progress)
@@ -703,16 +755,32 @@ def compute_reference(system_id: str, method: str = "ed-lanczos", source: str = 
             raise LthbenchError(f"no closed form for {system_id}")
         energy, degeneracy = closed
         tolerance = 1e-12 * abs(energy)
-        notes = ("free fermions (Jordan-Wigner), " + ("antiperiodic k" if system.params.get("pbc") else "OBC singular values")
-                 if system.kind == "tfim" else "pure toric code: -(stars + plaquettes) = -2 L^2, 4-fold on the torus")
+        notes = (
+            "free fermions (Jordan-Wigner), "
+            + ("antiperiodic k" if system.params.get("pbc") else "OBC singular values")
+            if system.kind == "tfim"
+            else "pure toric code: -(stars + plaquettes) = -2 L^2, 4-fold on the torus"
+        )
     else:
         raise ValueError(f"cannot compute a {method!r} reference")
     if method != "dmrg-tenpy":
         wall = time.perf_counter() - start
-    return Reference(system_id, system.n_spins, energy, energy / system.n_spins, method, float(tolerance),
-                     int(degeneracy), source or REGENERATE_COMMAND, _versions_json(),
-                     row_id=f"{system_id}/{ROW_TAGS[method]}", notes=notes, wall_time_s=wall,
-                     uncertainty=float(tolerance), details=details)
+    return Reference(
+        system_id,
+        system.n_spins,
+        energy,
+        energy / system.n_spins,
+        method,
+        float(tolerance),
+        int(degeneracy),
+        source or REGENERATE_COMMAND,
+        _versions_json(),
+        row_id=f"{system_id}/{ROW_TAGS[method]}",
+        notes=notes,
+        wall_time_s=wall,
+        uncertainty=float(tolerance),
+        details=details,
+    )
 
 
 def _split_row_id(row_id: str) -> tuple[str, str]:
@@ -754,12 +822,14 @@ def references_to_dataset(rows: list[Reference]):
     ds["uncertainty"].attrs["description"] = "stated absolute uncertainty of energy (energy units); NaN when unknown"
     ds["details"].attrs["description"] = "JSON of method-specific data (DMRG stages and extrapolation)"
     ds["degeneracy"].attrs["description"] = "degeneracy of the ground level; -1 when unknown"
-    ds.attrs.update({
-        "title": "lthbench reference ground energies",
-        "generated_by": REGENERATE_COMMAND,
-        "lthbench_version": __version__,
-        "methods_best_first": ",".join(METHODS),
-    })
+    ds.attrs.update(
+        {
+            "title": "lthbench reference ground energies",
+            "generated_by": REGENERATE_COMMAND,
+            "lthbench_version": __version__,
+            "methods_best_first": ",".join(METHODS),
+        }
+    )
     return ds
 
 
@@ -857,8 +927,9 @@ def merge_into_table(new_rows: list[Reference], path=None, readme=None):
     return write_reference_table(_merged_rows(old, new_rows), path, readme)
 
 
-def regenerate_reference_table(path=None, progress: bool = True, readme=None, row_ids=None, merge: bool = False,
-                               dmrg_options=None):
+def regenerate_reference_table(
+    path=None, progress: bool = True, readme=None, row_ids=None, merge: bool = False, dmrg_options=None
+):
     """Recompute rows, keep the published ones, write the netCDF table atomically.
 
     path: output .nc (default `DEFAULT_TABLE_PATH`), validated by `check_table_out` before any work.
@@ -975,8 +1046,10 @@ def render_markdown(rows: list[Reference]) -> str:
         deg = str(r.degeneracy) if r.degeneracy >= 0 else "?"
         wall = f"{r.wall_time_s:.1f}" if math.isfinite(r.wall_time_s) else ""
         rel = r.uncertainty / abs(r.energy) if math.isfinite(r.uncertainty) and r.energy else float("nan")
-        lines.append(f"| `{r.row_id}` | {r.n_spins} | {r.energy:.13f} | {r.energy_per_spin:.13f} | {r.method} | "
-                     f"{_fmt(r.uncertainty, 2)} | {_fmt(rel, 2)} | {deg} | {wall} |")
+        lines.append(
+            f"| `{r.row_id}` | {r.n_spins} | {r.energy:.13f} | {r.energy_per_spin:.13f} | {r.method} | "
+            f"{_fmt(r.uncertainty, 2)} | {_fmt(rel, 2)} | {deg} | {wall} |"
+        )
     versions = next((r.versions for r in rows if r.versions and r.method != "dmrg-tenpy"), "{}")
     lines += [
         "",
@@ -1022,10 +1095,16 @@ def _dmrg_stage_table(details: dict) -> list[str]:
     """Markdown lines: one row per bond dimension of a DMRG row's details, then its extrapolation."""
     lines = ["| chi | sweeps | <H> | discarded weight | variance | time (s) |", "|---:|---:|---:|---:|---:|---:|"]
     for s in details["stages"]:
-        lines.append(f"| {s['chi']} | {s['sweeps']} | {s['energy']:.13f} | {_fmt(s['trunc_err'], 3)} | "
-                     f"{_fmt(s['variance'], 3)} | {s['wall_time_s']:.0f} |")
+        lines.append(
+            f"| {s['chi']} | {s['sweeps']} | {s['energy']:.13f} | {_fmt(s['trunc_err'], 3)} | "
+            f"{_fmt(s['variance'], 3)} | {s['wall_time_s']:.0f} |"
+        )
     fit = details["extrapolation"]
     extra = [f"{k} {fit[k]:.13f}" for k in ("energy_var", "energy_3pt") if k in fit]
-    lines += ["", f"Extrapolation ({fit['method']}): E_0 = {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
-              + (f"; cross-checks: {', '.join(extra)}" if extra else "") + f". {details.get('library', '')}."]
+    lines += [
+        "",
+        f"Extrapolation ({fit['method']}): E_0 = {fit['energy']:.13f} +- {fit['uncertainty']:.2g}"
+        + (f"; cross-checks: {', '.join(extra)}" if extra else "")
+        + f". {details.get('library', '')}.",
+    ]
     return lines

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import haiku as hk
 import jax
@@ -159,9 +160,7 @@ def _rbm(system, alpha: float = 1.0, std: float = 0.01):
 def _square_shape(system) -> tuple[int, int]:
     shape = tuple(system.lattice_shape)
     if len(shape) != 2 or not all(isinstance(x, (int, np.integer)) for x in shape):
-        raise LthbenchError(
-            f"convolutional ansätze need a square-lattice system, got lattice {shape} for {system.id}"
-        )
+        raise LthbenchError(f"convolutional ansätze need a square-lattice system, got lattice {shape} for {system.id}")
     return int(shape[0]), int(shape[1])
 
 
@@ -183,7 +182,13 @@ def _cnn(system, channels: int = 4):
 
     init, log_psi = _transform(fn, n, jnp.float32)
     return Ansatz(
-        "cnn", (("channels", int(channels)),), n, jnp.float32, init, log_psi, default_is_prunable,
+        "cnn",
+        (("channels", int(channels)),),
+        n,
+        jnp.float32,
+        init,
+        log_psi,
+        default_is_prunable,
         lattice_key=(lx, ly),
     )
 
@@ -212,9 +217,7 @@ def _rescnn(system, nf: int = 16, nb: int = 4):
         return default_is_prunable(name, leaf) and not name.startswith("embed")
 
     init, log_psi = _transform(fn, n, jnp.float32)
-    return Ansatz(
-        "rescnn", (("nf", nf), ("nb", nb)), n, jnp.float32, init, log_psi, is_prunable, lattice_key=(lx, ly)
-    )
+    return Ansatz("rescnn", (("nf", nf), ("nb", nb)), n, jnp.float32, init, log_psi, is_prunable, lattice_key=(lx, ly))
 
 
 _REGISTRY = {"ffnn": _ffnn, "rbm": _rbm, "cnn": _cnn, "rescnn": _rescnn}

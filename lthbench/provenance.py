@@ -21,8 +21,11 @@ def git_commit(repo_dir: str | Path | None = None) -> str:
         )
         commit = out.stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo_dir, capture_output=True,
-            text=True, timeout=10,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo_dir,
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -62,7 +65,7 @@ def collect(*, task=None, args: dict | None = None, extra: dict | None = None) -
         "versions": versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         **device_info(),
     }
     if task is not None:

@@ -70,10 +70,20 @@ def curve(ds, task: str, method: str, control: str, var: str = "rel_error") -> C
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mc = np.sqrt(np.nanmean(np.where(c.failed, np.nan, c.var), axis=1)) if c.var.size else np.array([])
-    return Curve(control, c.rounds[keep], c.n_alive[keep], c.rho[keep], arr(lambda e: e.value),
-                 arr(lambda e: e.lo), arr(lambda e: e.hi), mc[keep] if mc.size else mc,
-                 c.finished()[keep], c.short()[keep], int(c.diverged().max()) if c.rounds.size else 0,
-                 c.n_requested)
+    return Curve(
+        control,
+        c.rounds[keep],
+        c.n_alive[keep],
+        c.rho[keep],
+        arr(lambda e: e.value),
+        arr(lambda e: e.lo),
+        arr(lambda e: e.hi),
+        mc[keep] if mc.size else mc,
+        c.finished()[keep],
+        c.short()[keep],
+        int(c.diverged().max()) if c.rounds.size else 0,
+        c.n_requested,
+    )
 
 
 def dense_level(ds, task: str, method: str, var: str = "rel_error") -> float:
@@ -109,8 +119,14 @@ def _reference_lines(ax, task, n_spins, boundaries, colors):
         ax.axvline(line * n_spins, color="0.4", ls="--", lw=0.9, label=rf"$\rho = {line:g}$")
     for method, bounds in boundaries.items():
         for k, n in enumerate(bounds):
-            ax.axvline(n, color=colors[method], ls=(0, (4, 2)), lw=0.8, alpha=0.8,
-                       label="fitted region boundaries" if k == 0 else None)
+            ax.axvline(
+                n,
+                color=colors[method],
+                ls=(0, (4, 2)),
+                lw=0.8,
+                alpha=0.8,
+                label="fitted region boundaries" if k == 0 else None,
+            )
 
 
 def _draw_method(ax, ds, task, method, var, color, label_method, x="n"):
@@ -132,10 +148,27 @@ def _draw_method(ax, ds, task, method, var, color, label_method, x="n"):
                 lo = np.where(c.lo[ok] > 0, c.lo[ok], c.mean[ok] * 0.5) if ax.get_yscale() == "log" else c.lo[ok]
                 ax.fill_between(xs[ok], lo, c.hi[ok], color=color, alpha=0.18, lw=0, zorder=1)
         if np.isfinite(c.mc[ok]).any() and (c.mc[ok] > 0).any():
-            ax.errorbar(xs[ok], c.mean[ok], yerr=np.nan_to_num(c.mc[ok]), fmt="none", ecolor=color, elinewidth=0.7,
-                        capsize=1.5, zorder=3)
-        ax.scatter(xs[ok], c.mean[ok], marker=style["marker"], s=18 if control == "imp" else 34, c=list(face),
-                   edgecolors=color, linewidths=0.9, zorder=4, label=label)
+            ax.errorbar(
+                xs[ok],
+                c.mean[ok],
+                yerr=np.nan_to_num(c.mc[ok]),
+                fmt="none",
+                ecolor=color,
+                elinewidth=0.7,
+                capsize=1.5,
+                zorder=3,
+            )
+        ax.scatter(
+            xs[ok],
+            c.mean[ok],
+            marker=style["marker"],
+            s=18 if control == "imp" else 34,
+            c=list(face),
+            edgecolors=color,
+            linewidths=0.9,
+            zorder=4,
+            label=label,
+        )
     return drawn
 
 
@@ -152,8 +185,10 @@ def _error_figure(ds, task, methods, path, boundaries):
     n_spins = float(ds["n_spins"].sel(task=task))
     colors = _colors(methods)
     fig, axes = plt.subplots(1, 2, figsize=(12.0, 4.8))
-    for ax, var, ylabel in ((axes[0], "rel_error", r"relative error $|E - E_{ref}| / |E_{ref}|$"),
-                            (axes[1], "abs_error_per_spin", r"$|E - E_{ref}| / N$")):
+    for ax, var, ylabel in (
+        (axes[0], "rel_error", r"relative error $|E - E_{ref}| / |E_{ref}|$"),
+        (axes[1], "abs_error_per_spin", r"$|E - E_{ref}| / N$"),
+    ):
         ax.set_xscale("log")
         ax.set_yscale("log")
         for method in methods:
@@ -219,9 +254,11 @@ def _scan_groups(ds, tasks):
         p = task_parameters(task)
         if p["model"] is None:
             continue
-        for kind, varying, fixed in (("L", "L", ("model", "kappa", "net", "alpha")),
-                                     ("kappa", "kappa", ("model", "L", "net", "alpha")),
-                                     ("alpha", "alpha", ("model", "L", "kappa", "net"))):
+        for kind, varying, fixed in (
+            ("L", "L", ("model", "kappa", "net", "alpha")),
+            ("kappa", "kappa", ("model", "L", "net", "alpha")),
+            ("alpha", "alpha", ("model", "L", "kappa", "net")),
+        ):
             if p[varying] is None:
                 continue
             key = (kind,) + tuple(p[f] for f in fixed)
@@ -243,21 +280,38 @@ def _scan_figure(ds, key, members, methods, path):
             ok = (c.rho > 0) & (c.mean > 0)
             if not ok.any():
                 continue
-            ax.plot(c.rho[ok], c.mean[ok], color=color, ls=linestyles[j % 4], marker="o", ms=2.5,
-                    label=f"{key[0]} = {value:g}" + (f" ({_short_label(method)})" if len(methods) > 1 else ""))
+            ax.plot(
+                c.rho[ok],
+                c.mean[ok],
+                color=color,
+                ls=linestyles[j % 4],
+                marker="o",
+                ms=2.5,
+                label=f"{key[0]} = {value:g}" + (f" ({_short_label(method)})" if len(methods) > 1 else ""),
+            )
             if (c.n_seeds[ok] > 1).any():
-                ax.fill_between(c.rho[ok], np.where(c.lo[ok] > 0, c.lo[ok], c.mean[ok] * 0.5), c.hi[ok],
-                                color=color, alpha=0.15, lw=0)
+                ax.fill_between(
+                    c.rho[ok],
+                    np.where(c.lo[ok] > 0, c.lo[ok], c.mean[ok] * 0.5),
+                    c.hi[ok],
+                    color=color,
+                    alpha=0.15,
+                    lw=0,
+                )
     model = key[1]
     ax.axvline({"tfim": 4.0, "toric": 16.0}.get(model, np.nan), color="0.4", ls="--", lw=0.9)
     ax.set_xlabel(r"$\rho = n / N$")
     ax.set_ylabel("relative error (IMP)")
     ax.grid(True, alpha=0.25)
     ax.legend(fontsize=7)
-    names = {"L": ("model", "kappa", "net", "alpha"), "kappa": ("model", "L", "net", "alpha"),
-             "alpha": ("model", "L", "kappa", "net")}[key[0]]
-    fixed = ", ".join(f"{n} {x:g}" if isinstance(x, float) else f"{n} {x}" for n, x in zip(names, key[1:])
-                      if x is not None)
+    names = {
+        "L": ("model", "kappa", "net", "alpha"),
+        "kappa": ("model", "L", "net", "alpha"),
+        "alpha": ("model", "L", "kappa", "net"),
+    }[key[0]]
+    fixed = ", ".join(
+        f"{n} {x:g}" if isinstance(x, float) else f"{n} {x}" for n, x in zip(names, key[1:]) if x is not None
+    )
     ax.set_title(f"{key[0]} scan ({fixed}); bands: 95% CI over seeds", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -355,8 +409,18 @@ def _filters_figure(filters, size, title, path, max_filters=MAX_FILTERS):
             px_.append(shifted[:, 0])
             py_.append(shifted[:, 1])
             vals.append(f[wrap])
-        sc = ax.scatter(np.concatenate(px_), np.concatenate(py_), s=70, c=np.concatenate(vals), cmap="coolwarm",
-                        vmin=-vmax, vmax=vmax, edgecolors="k", linewidths=0.5, zorder=2)
+        sc = ax.scatter(
+            np.concatenate(px_),
+            np.concatenate(py_),
+            s=70,
+            c=np.concatenate(vals),
+            cmap="coolwarm",
+            vmin=-vmax,
+            vmax=vmax,
+            edgecolors="k",
+            linewidths=0.5,
+            zorder=2,
+        )
         ax.set_title(f"#{k}: {parity}", fontsize=6.5)
         ax.set_aspect("equal")
         ax.set_xlim(-0.3, size + 0.3)
@@ -405,8 +469,10 @@ def _draw_filters(ds, task, method, source, out_dir, stem):
         rho = float(ds["rho"].sel({"task": task, "method": method, "control": "imp", "round": rnd, "seed": seed}))
         path = out_dir / f"{stem}__{_slug(method)}__filters_round{rnd:03d}.png"
         shown = min(MAX_FILTERS, len(filters))
-        title = (f"{task}, {method}, round {rnd}, seed {seed}: rho = {rho:.3g}\ntop {shown} of {len(filters)} "
-                 "surviving filters (by sum |w|); box: the plaquette; edges on the far boundary repeat the periodic ones")
+        title = (
+            f"{task}, {method}, round {rnd}, seed {seed}: rho = {rho:.3g}\ntop {shown} of {len(filters)} "
+            "surviving filters (by sum |w|); box: the plaquette; edges on the far boundary repeat the periodic ones"
+        )
         _filters_figure(filters, size, title, path)
         written.append(path)
     return written

@@ -56,8 +56,11 @@ def replace_section(document: str, generated: str) -> str:
 def main(argv=None) -> int:
     from .baselines import BASELINE_DIR
 
-    parser = argparse.ArgumentParser(prog="python -m lthbench.reproduction", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m lthbench.reproduction",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--dir", default=None, help="directory of results datasets (default: shipped baselines)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", metavar="DOC", help="replace the generated section of DOC")
@@ -82,8 +85,7 @@ def main(argv=None) -> int:
         doc.write_text(new)
         return 0
     if new != old:
-        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(doc),
-                                                   "regenerated"))
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), str(doc), "regenerated"))
         return 1
     return 0
 

@@ -25,9 +25,10 @@ import os
 import re
 import socket
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -60,10 +61,15 @@ VARIABLES = {
 # Per-task variables.
 TASK_VARIABLES = {
     "reference_energy": ("energy unit of the task's Hamiltonian", "reference ground-state energy E_ref"),
-    "reference_uncertainty": ("energy unit of the task's Hamiltonian", "stated absolute uncertainty of E_ref (NaN: unknown)"),
+    "reference_uncertainty": (
+        "energy unit of the task's Hamiltonian",
+        "stated absolute uncertainty of E_ref (NaN: unknown)",
+    ),
     "n_spins": ("spins", "number of spins N"),
 }
-RECORD_FIELDS = KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source", "reference_method", "fingerprint")
+RECORD_FIELDS = (
+    KEY_FIELDS + tuple(VARIABLES) + tuple(TASK_VARIABLES) + ("reference_source", "reference_method", "fingerprint")
+)
 # The dataset layout: 1 = before fingerprints (read as is, fingerprints ''), 2 = with `fingerprint`.
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
@@ -83,13 +89,23 @@ class CellKey:
     seed: int
 
     def as_dict(self) -> dict:
-        return {"task": self.task, "method": self.method, "control": self.control,
-                "round": int(self.round), "seed": int(self.seed)}
+        return {
+            "task": self.task,
+            "method": self.method,
+            "control": self.control,
+            "round": int(self.round),
+            "seed": int(self.seed),
+        }
 
     @classmethod
-    def from_record(cls, record: dict) -> "CellKey":
-        return cls(str(record["task"]), str(record["method"]), str(record["control"]),
-                   int(record["round"]), int(record["seed"]))
+    def from_record(cls, record: dict) -> CellKey:
+        return cls(
+            str(record["task"]),
+            str(record["method"]),
+            str(record["control"]),
+            int(record["round"]),
+            int(record["seed"]),
+        )
 
     @property
     def stem(self) -> str:
@@ -309,8 +325,10 @@ def check_schema(attrs: dict, where: str) -> dict:
     except ValueError:
         version = -1
     if version not in READABLE_SCHEMAS:
-        raise LthbenchError(f"{where!r} has results schema version {attrs.get('schema_version', version)}; this "
-                            f"lthbench reads versions {', '.join(map(str, READABLE_SCHEMAS))} (upgrade lthbench)")
+        raise LthbenchError(
+            f"{where!r} has results schema version {attrs.get('schema_version', version)}; this "
+            f"lthbench reads versions {', '.join(map(str, READABLE_SCHEMAS))} (upgrade lthbench)"
+        )
     return attrs
 
 
@@ -350,8 +368,10 @@ class RunStore:
             raise KeyError(f"no finished cell {key}")
         record = _read_record(record_path)
         if CellKey.from_record(record) != key:
-            raise LthbenchError(f"damaged cell file {str(record_path)!r}: it holds another cell's record; "
-                                "delete it (and its .npz) to recompute the cell")
+            raise LthbenchError(
+                f"damaged cell file {str(record_path)!r}: it holds another cell's record; "
+                "delete it (and its .npz) to recompute the cell"
+            )
         return record
 
     def read_artifacts(self, key: CellKey) -> dict[str, dict]:
@@ -360,8 +380,10 @@ class RunStore:
             with np.load(npz_path) as npz:
                 return _unpack_artifacts(npz)
         except Exception as err:  # noqa: BLE001 - missing, truncated or not an npz
-            raise LthbenchError(f"damaged cell file {str(npz_path)!r} ({one_line(err, 120)}); delete it and its "
-                                ".json to recompute the cell") from None
+            raise LthbenchError(
+                f"damaged cell file {str(npz_path)!r} ({one_line(err, 120)}); delete it and its "
+                ".json to recompute the cell"
+            ) from None
 
     def keys(self) -> list[CellKey]:
         return sorted(CellKey.from_record(r) for r in self.records())
@@ -377,12 +399,14 @@ class RunStore:
                 continue
             record = _read_record(path)
             if f"{CellKey.from_record(record).stem}.json" != path.name:
-                raise LthbenchError(f"damaged cell file {str(path)!r}: its record is another cell's; delete it "
-                                    "(and its .npz) to recompute the cell")
+                raise LthbenchError(
+                    f"damaged cell file {str(path)!r}: its record is another cell's; delete it "
+                    "(and its .npz) to recompute the cell"
+                )
             out.append(record)
         return out
 
-    def finalize(self, provenance: dict) -> "xr.Dataset":  # noqa: F821
+    def finalize(self, provenance: dict) -> xr.Dataset:  # noqa: F821
         """Merge every cell (and any dataset already at out_path) and write out_path atomically."""
         ds = records_to_dataset(self.records(), provenance)
         if self.out_path.is_file():
@@ -422,8 +446,10 @@ class RunStore:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
-                raise LthbenchError(f"{str(self.out_path)!r} is being written by {holder}; wait for that run to "
-                                    "finish, or use another --out") from None
+                raise LthbenchError(
+                    f"{str(self.out_path)!r} is being written by {holder}; wait for that run to "
+                    "finish, or use another --out"
+                ) from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"lthbench pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
             self.clean_temp_files()
@@ -462,8 +488,12 @@ def stored_fingerprints(path: str | os.PathLike) -> list[dict]:
             tasks, methods = [str(t) for t in ds["task"].values], [str(m) for m in ds["method"].values]
     except Exception as err:  # noqa: BLE001 - a damaged file
         raise LthbenchError(f"cannot read results file {str(path)!r}: {one_line(err, 200)}") from None
-    return [{"task": t, "method": m, "fingerprint": str(fps[i, j])} for i, t in enumerate(tasks)
-            for j, m in enumerate(methods) if str(fps[i, j])]
+    return [
+        {"task": t, "method": m, "fingerprint": str(fps[i, j])}
+        for i, t in enumerate(tasks)
+        for j, m in enumerate(methods)
+        if str(fps[i, j])
+    ]
 
 
 def _read_record(path: Path) -> dict:
@@ -471,8 +501,9 @@ def _read_record(path: Path) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
         CellKey.from_record(record)
     except Exception as err:  # noqa: BLE001 - truncated, not JSON, not UTF-8, keys missing
-        raise LthbenchError(f"damaged cell file {str(path)!r} ({one_line(err, 120)}); delete it (and its .npz) "
-                            "to recompute the cell") from None
+        raise LthbenchError(
+            f"damaged cell file {str(path)!r} ({one_line(err, 120)}); delete it (and its .npz) to recompute the cell"
+        ) from None
     return record
 
 
@@ -516,7 +547,7 @@ def _netcdf_safe(value):
     return value
 
 
-def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "xr.Dataset":  # noqa: F821
+def records_to_dataset(records: list[dict], provenance: dict | None = None) -> xr.Dataset:  # noqa: F821
     """Records -> Dataset with dims (task, method, control, round, seed); missing cells are NaN.
 
     Per-cell variables (VARIABLES) have all five dims; reference_energy, reference_source and n_spins
@@ -561,10 +592,16 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
     for name, (units, long_name) in TASK_VARIABLES.items():
         data_vars[name] = (("task",), task_data[name], {"units": units, "long_name": long_name})
     data_vars["reference_source"] = (("task",), _object_array(sources), {"long_name": "how E_ref was obtained"})
-    data_vars["fingerprint"] = (("task", "method"), fingerprints, {
-        "long_name": "cell identity: sha256 of everything that determines the chain's numbers ('' = unknown)"})
-    data_vars["reference_method"] = (("task",), _object_array(ref_methods),
-                                     {"long_name": "method of the E_ref row (ed-lanczos, dmrg-tenpy, ...)"})
+    data_vars["fingerprint"] = (
+        ("task", "method"),
+        fingerprints,
+        {"long_name": "cell identity: sha256 of everything that determines the chain's numbers ('' = unknown)"},
+    )
+    data_vars["reference_method"] = (
+        ("task",),
+        _object_array(ref_methods),
+        {"long_name": "method of the E_ref row (ed-lanczos, dmrg-tenpy, ...)"},
+    )
     ds = xr.Dataset(
         data_vars,
         coords={
@@ -584,8 +621,12 @@ def records_to_dataset(records: list[dict], provenance: dict | None = None) -> "
             "schema_version": SCHEMA_VERSION,
             "lthbench_schema": str(SCHEMA_VERSION),
             "diverged_values": "0 = finite, 1 = diverged, NaN = no such cell",
-            "fingerprints_json": _to_json({t: {m: fp for m, fp in zip(coords["method"], fingerprints[i]) if fp}
-                                           for i, t in enumerate(coords["task"])}),
+            "fingerprints_json": _to_json(
+                {
+                    t: {m: fp for m, fp in zip(coords["method"], fingerprints[i]) if fp}
+                    for i, t in enumerate(coords["task"])
+                }
+            ),
             "provenance_json": _to_json(provenance or {}),
         }
     )
@@ -609,18 +650,26 @@ def dataset_to_records(ds) -> list[dict]:
                         values = {name: float(ds[name].values[pos]) for name in VARIABLES}
                         if all(math.isnan(v) for v in values.values()):
                             continue
-                        rec = {"task": str(task), "method": str(method), "control": str(control),
-                               "round": int(rnd), "seed": int(seed), **values}
+                        rec = {
+                            "task": str(task),
+                            "method": str(method),
+                            "control": str(control),
+                            "round": int(rnd),
+                            "seed": int(seed),
+                            **values,
+                        }
                         for name in TASK_VARIABLES:  # files from before a variable existed lack it
                             rec[name] = float(ds[name].values[t]) if name in ds else float("nan")
                         rec["reference_source"] = str(ds["reference_source"].values[t])
                         rec["fingerprint"] = str(ds["fingerprint"].values[t, m]) if "fingerprint" in ds else ""
-                        rec["reference_method"] = str(ds["reference_method"].values[t]) if "reference_method" in ds else ""
+                        rec["reference_method"] = (
+                            str(ds["reference_method"].values[t]) if "reference_method" in ds else ""
+                        )
                         records.append(rec)
     return records
 
 
-def merge(datasets: list) -> "xr.Dataset":  # noqa: F821
+def merge(datasets: list) -> xr.Dataset:  # noqa: F821
     """Merge datasets cell by cell; where two hold the same cell, the later one wins.
 
     The provenance of a merged dataset is {'merged_from': [provenance of each input, in order]}
@@ -651,7 +700,7 @@ def save_dataset(ds, path: str | os.PathLike) -> None:
     _atomic_replace(path, lambda tmp: ds.to_netcdf(tmp, engine="h5netcdf"))
 
 
-def load_dataset(path: str | os.PathLike) -> "xr.Dataset":  # noqa: F821
+def load_dataset(path: str | os.PathLike) -> xr.Dataset:  # noqa: F821
     """Read a results file (or a `lthbench bench` file) fully into memory (the file is closed
     afterwards). LthbenchError (one line) for anything else: another netCDF, not netCDF, damaged, or
     a results schema version this lthbench does not read."""

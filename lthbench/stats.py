@@ -136,6 +136,7 @@ def welch_mc(a, va, b, vb):
     Each mean's variance is max(s^2 / k, sum(v) / k^2) (seed scatter, at least the MC part), the
     difference's the sum, with Welch-Satterthwaite degrees of freedom. Returns dict: delta, se, df, p.
     """
+
     def part(x, v):
         x = np.asarray(x, float)
         v = np.broadcast_to(np.asarray(v, float), x.shape)
@@ -277,8 +278,9 @@ def dense_threshold(err0, var0, factor: float = MATCH_FACTOR) -> float:
     return factor * e.hi if math.isfinite(e.hi) else factor * e.value
 
 
-def matches_dense(density, err, var, failed, *, factor: float = MATCH_FACTOR, n_boot: int = N_BOOT,
-                  seed: int = 0) -> MatchDense:
+def matches_dense(
+    density, err, var, failed, *, factor: float = MATCH_FACTOR, n_boot: int = N_BOOT, seed: int = 0
+) -> MatchDense:
     """The matching-dense operating point of one IMP curve.
 
     density: (R,) per round, round 0 (dense) first, decreasing. err: (R, S) relative errors per seed

@@ -30,16 +30,27 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import LthbenchError
 
 BUDGET_KEYS = ("dense_steps", "round_steps", "n_samples")  # TaskSpec fields a spec may override
-SPEC_KEYS = ("out", "tasks", "methods", "protocols", "rewind", "controls", "seeds", "rounds", "quick",
-             "batch_controls", "plugins") + BUDGET_KEYS
+SPEC_KEYS = (
+    "out",
+    "tasks",
+    "methods",
+    "protocols",
+    "rewind",
+    "controls",
+    "seeds",
+    "rounds",
+    "quick",
+    "batch_controls",
+    "plugins",
+) + BUDGET_KEYS
 TASK_KEYS = ("id", "rounds") + BUDGET_KEYS
 BATCH_CHOICES = (False, True, "vmap", "map")
 DEFAULT_CONTROLS = ("ticket", "reinit", "random-mask")
@@ -116,10 +127,15 @@ def expand_tasks(patterns: Iterable[str], quick: bool = False) -> list[str]:
     ids: list[str] = []
     for pattern in patterns:
         if any(ch in str(pattern) for ch in "*?["):
-            matched = [t.id for t in list_tasks(include_test=str(pattern).startswith("tiny-"))
-                       if fnmatch.fnmatchcase(t.id, str(pattern))]
+            matched = [
+                t.id
+                for t in list_tasks(include_test=str(pattern).startswith("tiny-"))
+                if fnmatch.fnmatchcase(t.id, str(pattern))
+            ]
             if not matched:
-                raise LthbenchError(f"sweep spec: task pattern {pattern!r} matches no task; `lthbench tasks` lists them")
+                raise LthbenchError(
+                    f"sweep spec: task pattern {pattern!r} matches no task; `lthbench tasks` lists them"
+                )
         else:
             matched = [get_task(str(pattern)).id]
         for tid in matched:
@@ -138,7 +154,9 @@ def method_spec(entry) -> str:
         parse_method_spec(entry)
         return entry
     if not isinstance(entry, dict):
-        raise LthbenchError(f"sweep spec: a method is a string or a table {{name = ..., kwargs = {{...}}}}, got {entry!r}")
+        raise LthbenchError(
+            f"sweep spec: a method is a string or a table {{name = ..., kwargs = {{...}}}}, got {entry!r}"
+        )
     unknown = sorted(set(entry) - {"name", "kwargs"})
     if unknown or not isinstance(entry.get("name"), str):
         raise LthbenchError(f"sweep spec: a method table has a string 'name' and optional 'kwargs', got {entry!r}")
@@ -147,11 +165,15 @@ def method_spec(entry) -> str:
         raise LthbenchError(f"sweep spec: kwargs of method {entry['name']!r} must be a table, got {kwargs!r}")
     for k, v in kwargs.items():
         if not isinstance(v, (bool, int, float, str)):
-            raise LthbenchError(f"sweep spec: hyperparameter {k} of method {entry['name']!r} must be a number, "
-                                f"a boolean or a word, got {v!r}")
+            raise LthbenchError(
+                f"sweep spec: hyperparameter {k} of method {entry['name']!r} must be a number, "
+                f"a boolean or a word, got {v!r}"
+            )
     if parse_method_spec(entry["name"])[1]:
         raise LthbenchError(f"sweep spec: give the hyperparameters of {entry['name']!r} in kwargs, not in the name")
-    text = entry["name"] + (f"[{','.join(f'{k}={format_value(v)}' for k, v in sorted(kwargs.items()))}]" if kwargs else "")
+    text = entry["name"] + (
+        f"[{','.join(f'{k}={format_value(v)}' for k, v in sorted(kwargs.items()))}]" if kwargs else ""
+    )
     parse_method_spec(text)  # values the label grammar cannot hold (spaces, commas) are refused here
     return text
 
@@ -172,8 +194,9 @@ def _task_entries(data: dict, quick: bool) -> list[tuple[str, int | None, tuple]
         if isinstance(item, dict):
             unknown = sorted(set(item) - set(TASK_KEYS))
             if unknown or not isinstance(item.get("id"), str):
-                raise LthbenchError(f"sweep spec: a task table has a string 'id' and optional {', '.join(TASK_KEYS[1:])}; "
-                                    f"got {item!r}")
+                raise LthbenchError(
+                    f"sweep spec: a task table has a string 'id' and optional {', '.join(TASK_KEYS[1:])}; got {item!r}"
+                )
             pattern = item["id"]
             n = _rounds_value(item.get("rounds", rounds), f"rounds of {pattern!r}")
             budget = {**top, **{k: item[k] for k in BUDGET_KEYS if k in item}}
@@ -184,8 +207,10 @@ def _task_entries(data: dict, quick: bool) -> list[tuple[str, int | None, tuple]
         for tid in expand_tasks([pattern], quick):
             entry = (tid, n, tuple(sorted(budget.items())))
             if entries.setdefault(tid, entry) != entry:
-                raise LthbenchError(f"sweep spec: task {tid} is listed twice with different rounds or budgets "
-                                    "(their cells would collide; use two sweeps with two outputs)")
+                raise LthbenchError(
+                    f"sweep spec: task {tid} is listed twice with different rounds or budgets "
+                    "(their cells would collide; use two sweeps with two outputs)"
+                )
     return list(entries.values())
 
 
@@ -217,16 +242,24 @@ def parse_spec(data: dict) -> SweepSpec:
         raise LthbenchError(f"sweep spec: quick must be true or false, got {quick!r}")
     tasks = _task_entries(data, quick)
     methods = [method_spec(m) for m in _as_list(data.get("methods", ["magnitude"]), "methods")]
-    protocols = [_check_protocol(_word(p, "protocols")) for p in _as_list(data.get("protocols", ["imp-wr"]), "protocols")]
+    protocols = [
+        _check_protocol(_word(p, "protocols")) for p in _as_list(data.get("protocols", ["imp-wr"]), "protocols")
+    ]
     rewinds = [_word(r, "rewind") for r in _as_list(data.get("rewind", ["trained"]), "rewind")]
     for r in rewinds:
         parse_rewind(r)
     controls = data.get("controls", list(DEFAULT_CONTROLS))
-    controls = parse_controls(controls if isinstance(controls, str) else
-                              ",".join(_word(c, "controls") for c in _as_list(controls, "controls")))
+    controls = parse_controls(
+        controls
+        if isinstance(controls, str)
+        else ",".join(_word(c, "controls") for c in _as_list(controls, "controls"))
+    )
     seeds = data.get("seeds", 0)
-    if isinstance(seeds, (dict, float)) or isinstance(seeds, list) and not all(
-            isinstance(x, int) and not isinstance(x, bool) for x in seeds):
+    if (
+        isinstance(seeds, (dict, float))
+        or isinstance(seeds, list)
+        and not all(isinstance(x, int) and not isinstance(x, bool) for x in seeds)
+    ):
         raise LthbenchError(f"sweep spec: seeds must be '0-2', '0,3', an integer or a list of integers, got {seeds!r}")
     seeds = parse_seeds(",".join(map(str, seeds)) if isinstance(seeds, list) else str(seeds))
     batch = data.get("batch_controls", False)
@@ -245,10 +278,11 @@ def parse_spec(data: dict) -> SweepSpec:
         for method in methods:
             for protocol in protocols:
                 # imp-ct never rewinds: one chain whatever the rewind list says
-                for rewind in (["trained"] if protocol == "imp-ct" else rewinds):
+                for rewind in ["trained"] if protocol == "imp-ct" else rewinds:
                     for seed in seeds:
-                        chain = ChainSpec(task_id, method, protocol, rewind, tuple(controls), int(seed), rounds, batch,
-                                          budget)
+                        chain = ChainSpec(
+                            task_id, method, protocol, rewind, tuple(controls), int(seed), rounds, batch, budget
+                        )
                         if chain not in chains:
                             chains.append(chain)
     return SweepSpec(tuple(chains), out, dict(data), plugins)
@@ -360,8 +394,7 @@ def _chain_state(chain: ChainSpec, out_path: str):
     from .results import RunStore
 
     rewind = "trained" if chain.protocol == "imp-ct" else chain.rewind
-    return _Chain(chain_task(chain), chain.method, chain.protocol, rewind, chain.seed,
-                  RunStore(out_path, create=False))
+    return _Chain(chain_task(chain), chain.method, chain.protocol, rewind, chain.seed, RunStore(out_path, create=False))
 
 
 def compute_cell(out_path: str, chain: ChainSpec, control: str, rnd: int, *after) -> dict:
@@ -410,13 +443,23 @@ def compute_controls(out_path: str, chain: ChainSpec, names: tuple, rnd: int, *a
         current = _mask_params(state.store.read_artifacts(state.key("imp", rnd)))
         starts = [state.control_start(n, rnd, dense, current) for n in todo]
         mode = chain.batch_controls if chain.batch_controls in ("vmap", "map") else "auto"
-        results = train_batched(state.system, state.ansatz, [s[1] for s in starts], [s[0] for s in starts],
-                                state.task.train_config(state.task.dense_steps), [s[2] for s in starts], mode=mode)
+        results = train_batched(
+            state.system,
+            state.ansatz,
+            [s[1] for s in starts],
+            [s[0] for s in starts],
+            state.task.train_config(state.task.dense_steps),
+            [s[2] for s in starts],
+            mode=mode,
+        )
         wall = (time.perf_counter() - t0) / len(todo)
         for name, (mask, _, _), result in zip(todo, starts, results):
             state.control_finish(name, rnd, mask, result, wall)
-    return {"keys": [state.key(n, rnd).as_dict() for n in todo], "wall_time": time.perf_counter() - t0,
-            "pid": os.getpid()}
+    return {
+        "keys": [state.key(n, rnd).as_dict() for n in todo],
+        "wall_time": time.perf_counter() - t0,
+        "pid": os.getpid(),
+    }
 
 
 def _node(out_path: str, cell: PlannedCell) -> tuple:
@@ -457,13 +500,17 @@ def pending(cells: list[PlannedCell], store) -> tuple[list[PlannedCell], list]:
     """(unfinished cells with their dependencies on finished cells dropped, finished keys)."""
     done = [k for c in cells for k in c.keys if store.has(k)]
     finished = set(done)
-    todo = [PlannedCell(c.key, c.chain, tuple(d for d in c.deps if d not in finished), c.also)
-            for c in cells if not finished.issuperset(c.keys)]
+    todo = [
+        PlannedCell(c.key, c.chain, tuple(d for d in c.deps if d not in finished), c.also)
+        for c in cells
+        if not finished.issuperset(c.keys)
+    ]
     return todo, done
 
 
-def run_inprocess(cells: list[PlannedCell], store, *, progress: bool = True,
-                  on_cell: Callable[[dict], None] | None = None) -> SweepReport:
+def run_inprocess(
+    cells: list[PlannedCell], store, *, progress: bool = True, on_cell: Callable[[dict], None] | None = None
+) -> SweepReport:
     """Run the unfinished cells here, one after another, in the plan's (topological) order."""
     todo, done = pending(cells, store)
     computed = []
@@ -492,8 +539,9 @@ def _require_dask():
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise LthbenchError("Dask is not installed; install the extra: pip install 'lthbench[dist]' "
-                            "(or use --scheduler inprocess)") from None
+        raise LthbenchError(
+            "Dask is not installed; install the extra: pip install 'lthbench[dist]' (or use --scheduler inprocess)"
+        ) from None
     return distributed
 
 
@@ -507,8 +555,14 @@ def local_cluster(n_workers: int | None = None, *, threads_per_worker: int = 1, 
     path = os.environ.get("PYTHONPATH", "")
     env = {"PYTHONPATH": root + (os.pathsep + path if path else "")}
     n_workers = n_workers or max(1, os.cpu_count() or 1)
-    return distributed.LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                                    dashboard_address=kw.pop("dashboard_address", None), env=env, **kw)
+    return distributed.LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=kw.pop("dashboard_address", None),
+        env=env,
+        **kw,
+    )
 
 
 def connect(scheduler: str | None = None, scheduler_file: str | None = None):
@@ -522,8 +576,9 @@ def connect(scheduler: str | None = None, scheduler_file: str | None = None):
         raise LthbenchError(f"cannot reach the Dask scheduler {scheduler or scheduler_file!r}: {err}") from None
 
 
-def run_dask(cells: list[PlannedCell], store, client, *, progress: bool = True,
-             on_cell: Callable[[dict], None] | None = None) -> SweepReport:
+def run_dask(
+    cells: list[PlannedCell], store, client, *, progress: bool = True, on_cell: Callable[[dict], None] | None = None
+) -> SweepReport:
     """Run the unfinished cells on a Dask cluster: one future per cell, its dependencies as futures.
 
     Every worker must see the store's directory (a shared file system on a real cluster). Cells that
@@ -628,10 +683,20 @@ def upload_plugins(client, paths: Iterable[Path]) -> None:
             client.register_plugin(UploadFile(str(path)), name=f"lthbench-plugin-{path.name}")
 
 
-def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inprocess",
-              scheduler_file: str | None = None, n_workers: int | None = None, client=None,
-              progress: bool = True, finalize: bool = True, on_cell=None, plugins: Iterable[str] = (),
-              fresh: bool = False) -> SweepReport:
+def run_sweep(
+    spec: SweepSpec,
+    out: str | None = None,
+    *,
+    scheduler: str = "inprocess",
+    scheduler_file: str | None = None,
+    n_workers: int | None = None,
+    client=None,
+    progress: bool = True,
+    finalize: bool = True,
+    on_cell=None,
+    plugins: Iterable[str] = (),
+    fresh: bool = False,
+) -> SweepReport:
     """Plan the spec's cells, compute the unfinished ones, then merge every cell into the results file.
 
     scheduler: 'inprocess' (default; no Dask), 'local' (a LocalCluster of `n_workers` processes) or an
@@ -653,7 +718,9 @@ def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inpr
     identities = validate_chains(spec.chains)  # before any training
     if client is None and (scheduler != "inprocess" or scheduler_file):
         _require_dask()  # before any file is touched
-    uploads = plugin_paths(spec.chains, extra) if client is not None or scheduler != "inprocess" or scheduler_file else []
+    uploads = (
+        plugin_paths(spec.chains, extra) if client is not None or scheduler != "inprocess" or scheduler_file else []
+    )
     store = RunStore(out)
     with store.lock():
         if fresh:
@@ -679,9 +746,15 @@ def run_sweep(spec: SweepSpec, out: str | None = None, *, scheduler: str = "inpr
             key, err = report.failed[0]
             raise LthbenchError(f"{len(report.failed)} cell(s) failed, first {key.stem}: {err}")
         if finalize:
-            store.finalize(provenance.collect(extra={
-                "sweep": spec.source, "n_cells_planned": len(report.planned),
-                "scheduler": scheduler_file or scheduler}))
+            store.finalize(
+                provenance.collect(
+                    extra={
+                        "sweep": spec.source,
+                        "n_cells_planned": len(report.planned),
+                        "scheduler": scheduler_file or scheduler,
+                    }
+                )
+            )
     return report
 
 
@@ -698,8 +771,11 @@ def _validate(chain: ChainSpec, compute_reference: bool = True) -> tuple:
 
     task = chain_task(chain)
     rewind = "trained" if chain.protocol == "imp-ct" else chain.rewind
-    _, label, identity, fp = chain_fingerprint(task, chain.method, chain.protocol, rewind,
-                                               compute_reference=compute_reference)
+    _, label, identity, fp = chain_fingerprint(
+        task, chain.method, chain.protocol, rewind, compute_reference=compute_reference
+    )
     if rewind.startswith("step:") and not 0 <= int(rewind[5:]) <= task.dense_steps:
-        raise LthbenchError(f"rewind {rewind} lies outside the dense training of {task.id} (0..{task.dense_steps} steps)")
+        raise LthbenchError(
+            f"rewind {rewind} lies outside the dense training of {task.id} (0..{task.dense_steps} steps)"
+        )
     return task.id, label, identity, fp

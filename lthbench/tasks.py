@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from .errors import LthbenchError
 from .systems.ids import format_number
@@ -142,9 +142,26 @@ class TaskSpec:
 # joins a task's hash only where its value differs from the field's default, so adding a field whose
 # default keeps today's numbers (docs/CONTRACTS.md, tasks) leaves every pinned id valid.
 SPEC_HASH_FIELDS = (
-    "id", "system_id", "net", "net_hyper", "dense_steps", "round_steps", "n_samples", "n_chains",
-    "learning_rate", "sr_shift", "optimizer", "exact", "star_flip_prob", "n_eval_steps", "prune_fraction",
-    "n_rounds", "control_every", "scope", "exclude", "reference_id",
+    "id",
+    "system_id",
+    "net",
+    "net_hyper",
+    "dense_steps",
+    "round_steps",
+    "n_samples",
+    "n_chains",
+    "learning_rate",
+    "sr_shift",
+    "optimizer",
+    "exact",
+    "star_flip_prob",
+    "n_eval_steps",
+    "prune_fraction",
+    "n_rounds",
+    "control_every",
+    "scope",
+    "exclude",
+    "reference_id",
 )
 
 
@@ -154,8 +171,11 @@ def canonical_spec(task: TaskSpec) -> str:
 
     full = task.to_dict()
     defaults = {f.name: f.default for f in dataclasses.fields(TaskSpec)}
-    keep = {k: v for k, v in full.items()
-            if k in SPEC_HASH_FIELDS or (k != "description" and v != defaults.get(k, dataclasses.MISSING))}
+    keep = {
+        k: v
+        for k, v in full.items()
+        if k in SPEC_HASH_FIELDS or (k != "description" and v != defaults.get(k, dataclasses.MISSING))
+    }
     return json.dumps(keep, sort_keys=True, separators=(",", ":"))
 
 
@@ -250,8 +270,15 @@ def _toric_task(L: int, alpha: float, *, quick: bool = False, suffix: str = "", 
 # chain ends by the stopping rule (`TaskSpec.last_round`); tests check both against the schedule.
 PAPER_CONTROL_EVERY = 3
 PAPER_FFNN_ROUNDS = {5.0: (65, 65, 12), 2.5: (60, 60, 12), 1.0: (54, 54, 10)}  # alpha: (listed, last, n)
-SIZE_SCALING_ROUNDS = {4: (51, 48, 4), 5: (58, 55, 4), 6: (64, 61, 4), 7: (69, 66, 4), 8: (65, 65, 9),
-                       9: (74, 73, 4), 10: (74, 74, 7)}
+SIZE_SCALING_ROUNDS = {
+    4: (51, 48, 4),
+    5: (58, 55, 4),
+    6: (64, 61, 4),
+    7: (69, 66, 4),
+    8: (65, 65, 9),
+    9: (74, 73, 4),
+    10: (74, 74, 7),
+}
 CNN_ROUNDS = (31, 22, 10)
 RESCNN_ROUNDS = (43, 43, 76)
 TC_ROUNDS = {4.0: (47, 44, 4), 8.0: (53, 50, 4), 16.0: (58, 55, 4), 32.0: (64, 61, 4)}
@@ -288,8 +315,15 @@ CPU_TC_STEPS = (2_000, 200)  # the paper's own toric-code budget
 CPU_RESCNN = {"nf": 4, "nb": 2}  # the paper's nf 16, nb 4
 CPU_RESCNN_STEPS = (1_000, 100)  # nf 8 nb 2 at 2,000 / 200 would be ~9.8 h a seed (docs/tasks.md)
 # (last round, alive n there) of each CPU task's schedule: where the stopping rule ends it.
-CPU_FFNN_ROUNDS = {(4, 1.0): (32, 4), (4, 2.5): (39, 4), (4, 5.0): (44, 4), (4, 8.0): (48, 4),
-                   (5, 5.0): (51, 4), (5, 8.0): (55, 4), (6, 8.0): (61, 4)}
+CPU_FFNN_ROUNDS = {
+    (4, 1.0): (32, 4),
+    (4, 2.5): (39, 4),
+    (4, 5.0): (44, 4),
+    (4, 8.0): (48, 4),
+    (5, 5.0): (51, 4),
+    (5, 8.0): (55, 4),
+    (6, 8.0): (61, 4),
+}
 CPU_CNN_ROUNDS = (22, 10)
 CPU_RESCNN_ROUNDS = (38, 4)
 CPU_TC_ROUNDS = {4.0: (44, 4), 8.0: (50, 4), 16.0: (55, 4), 32.0: (61, 4)}
@@ -304,8 +338,14 @@ def _cpu(rounds: tuple, p: float, figure: str, cut: str, *, controls: bool, step
         f"cpu: {figure}; {dense} dense + {per_round} per round, {ctl}; p {format_number(p)} to round {last} "
         f"(n = {n_last}; round {last + 1} would remove no weight); cut vs the paper: {cut}"
     )
-    return dict(n_rounds=last, control_every=CPU_CONTROL_EVERY if controls else 0, dense_steps=dense,
-                round_steps=per_round, suffix=CPU_SUFFIX, description=description)
+    return dict(
+        n_rounds=last,
+        control_every=CPU_CONTROL_EVERY if controls else 0,
+        dense_steps=dense,
+        round_steps=per_round,
+        suffix=CPU_SUFFIX,
+        description=description,
+    )
 
 
 def _register_cpu_family() -> None:
@@ -314,39 +354,114 @@ def _register_cpu_family() -> None:
     # Fig 1 (IMP-WR and the three controls) on 4 x 4 at kappa_c: FFNN alpha 5 (also Fig 2's alpha 5
     # at kappa_c), CNN, a smaller ResCNN; FFNN alpha 5 on 5 x 5.
     for L in (4, 5):
-        register(_tfim_task(L, kc, "ffnn", {"alpha": 5.0}, **_cpu(
-            CPU_FFNN_ROUNDS[(L, 5.0)], 0.12, "Fig. 1 (and Fig. 2 at kappa_c)" if L == 4 else "Fig. 1 on 5 x 5",
-            tfim_cut.format(L=L) + ", controls every 3rd -> 6th round", controls=True, steps=CPU_TFIM_STEPS)))
-    register(_tfim_task(4, kc, "cnn", {}, **_cpu(
-        CPU_CNN_ROUNDS, 0.05, "Fig. 1 shallow CNN", tfim_cut.format(L=4) + ", controls every 3rd -> 6th round",
-        controls=True, steps=CPU_TFIM_STEPS)))
-    register(_tfim_task(4, kc, "rescnn", dict(CPU_RESCNN), **_cpu(
-        CPU_RESCNN_ROUNDS, 0.12, "Fig. 1 deep ResCNN (global scope)",
-        "10 x 10 -> 4 x 4 (ED reference), nf 16 nb 4 -> nf 4 nb 2, 10,000 / 1,000 steps -> 1,000 / 100, "
-        "controls every 3rd -> 6th round", controls=True, steps=CPU_RESCNN_STEPS)))
+        register(
+            _tfim_task(
+                L,
+                kc,
+                "ffnn",
+                {"alpha": 5.0},
+                **_cpu(
+                    CPU_FFNN_ROUNDS[(L, 5.0)],
+                    0.12,
+                    "Fig. 1 (and Fig. 2 at kappa_c)" if L == 4 else "Fig. 1 on 5 x 5",
+                    tfim_cut.format(L=L) + ", controls every 3rd -> 6th round",
+                    controls=True,
+                    steps=CPU_TFIM_STEPS,
+                ),
+            )
+        )
+    register(
+        _tfim_task(
+            4,
+            kc,
+            "cnn",
+            {},
+            **_cpu(
+                CPU_CNN_ROUNDS,
+                0.05,
+                "Fig. 1 shallow CNN",
+                tfim_cut.format(L=4) + ", controls every 3rd -> 6th round",
+                controls=True,
+                steps=CPU_TFIM_STEPS,
+            ),
+        )
+    )
+    register(
+        _tfim_task(
+            4,
+            kc,
+            "rescnn",
+            dict(CPU_RESCNN),
+            **_cpu(
+                CPU_RESCNN_ROUNDS,
+                0.12,
+                "Fig. 1 deep ResCNN (global scope)",
+                "10 x 10 -> 4 x 4 (ED reference), nf 16 nb 4 -> nf 4 nb 2, 10,000 / 1,000 steps -> 1,000 / 100, "
+                "controls every 3rd -> 6th round",
+                controls=True,
+                steps=CPU_RESCNN_STEPS,
+            ),
+        )
+    )
     # Fig 2 (regions in absolute n): FFNN alpha 1 / 2.5 / 5 at the seven fields on 4 x 4, no controls.
     for kappa in PAPER_FIELDS:
         for alpha in PAPER_FFNN_ALPHAS:
             if (kappa, alpha) == (kc, 5.0):
                 continue  # the Fig. 1 task above
-            register(_tfim_task(4, kappa, "ffnn", {"alpha": alpha}, **_cpu(
-                CPU_FFNN_ROUNDS[(4, alpha)], 0.12, "Fig. 2 field and width scan", tfim_cut.format(L=4),
-                controls=False, steps=CPU_TFIM_STEPS)))
+            register(
+                _tfim_task(
+                    4,
+                    kappa,
+                    "ffnn",
+                    {"alpha": alpha},
+                    **_cpu(
+                        CPU_FFNN_ROUNDS[(4, alpha)],
+                        0.12,
+                        "Fig. 2 field and width scan",
+                        tfim_cut.format(L=4),
+                        controls=False,
+                        steps=CPU_TFIM_STEPS,
+                    ),
+                )
+            )
     # Fig 3 (transition, size scaling): FFNN alpha 8 at kappa_c, L = 4, 5, 6, no controls (6 x 6: the
     # DMRG reference of its system id).
     for L in (4, 5, 6):
         cut = tfim_cut.format(L=L).replace("(ED reference)", "(DMRG reference)" if L == 6 else "(ED reference)")
-        register(_tfim_task(L, kc, "ffnn", {"alpha": 8.0}, **_cpu(
-            CPU_FFNN_ROUNDS[(L, 8.0)], 0.12, "Fig. 3 transition and size scaling", cut.replace("10 x 10", "L = 4..10"),
-            controls=False, steps=CPU_TFIM_STEPS)))
+        register(
+            _tfim_task(
+                L,
+                kc,
+                "ffnn",
+                {"alpha": 8.0},
+                **_cpu(
+                    CPU_FFNN_ROUNDS[(L, 8.0)],
+                    0.12,
+                    "Fig. 3 transition and size scaling",
+                    cut.replace("10 x 10", "L = 4..10"),
+                    controls=False,
+                    steps=CPU_TFIM_STEPS,
+                ),
+            )
+        )
     # Fig 4 (toric code 3 x 3) at the paper's budget: alpha 8 with controls (Fig. 4a, 4d), alpha 4 / 16 /
     # 32 IMP only (Fig. 4b).
     for alpha in TC_ALPHAS:
         with_controls = alpha == 8.0
-        register(_toric_task(3, alpha, **_cpu(
-            CPU_TC_ROUNDS[alpha], 0.12, "Fig. 4a/4d (controls, filters)" if with_controls else "Fig. 4b",
-            "controls every 3rd -> 6th round" if with_controls else "none (the paper's budget and size)",
-            controls=with_controls, steps=CPU_TC_STEPS)))
+        register(
+            _toric_task(
+                3,
+                alpha,
+                **_cpu(
+                    CPU_TC_ROUNDS[alpha],
+                    0.12,
+                    "Fig. 4a/4d (controls, filters)" if with_controls else "Fig. 4b",
+                    "controls every 3rd -> 6th round" if with_controls else "none (the paper's budget and size)",
+                    controls=with_controls,
+                    steps=CPU_TC_STEPS,
+                ),
+            )
+        )
 
 
 def _build_registry() -> None:
@@ -354,24 +469,62 @@ def _build_registry() -> None:
     # Paper scale: TFIM 10 x 10 FFNN at seven fields.
     for kappa in PAPER_FIELDS:
         for alpha in PAPER_FFNN_ALPHAS:
-            register(_with_note(_tfim_task, 10, kappa, "ffnn", {"alpha": alpha},
-                                description="paper: FFNN width scan (Fig. 1-3), controls every 3rd round",
-                                **_paper(PAPER_FFNN_ROUNDS[alpha])))
+            register(
+                _with_note(
+                    _tfim_task,
+                    10,
+                    kappa,
+                    "ffnn",
+                    {"alpha": alpha},
+                    description="paper: FFNN width scan (Fig. 1-3), controls every 3rd round",
+                    **_paper(PAPER_FFNN_ROUNDS[alpha]),
+                )
+            )
     # Size scaling at kappa_c, alpha = 8.
     for L in SIZE_SCALING_L:
-        register(_with_note(_tfim_task, L, kc, "ffnn", {"alpha": 8.0},
-                            description="paper: size scaling at kappa_c, controls every 3rd round",
-                            **_paper(SIZE_SCALING_ROUNDS[L])))
-    register(_with_note(_tfim_task, 10, kc, "cnn", {},
-                        description="paper: shallow CNN (36 weights), lr 0.001, controls every 3rd round",
-                        **_paper(CNN_ROUNDS, 0.05)))
-    register(_with_note(_tfim_task, 10, kc, "rescnn", {"nf": 16, "nb": 4},
-                        description="paper: deep ResCNN, global scope, controls every 3rd round",
-                        **_paper(RESCNN_ROUNDS)))
+        register(
+            _with_note(
+                _tfim_task,
+                L,
+                kc,
+                "ffnn",
+                {"alpha": 8.0},
+                description="paper: size scaling at kappa_c, controls every 3rd round",
+                **_paper(SIZE_SCALING_ROUNDS[L]),
+            )
+        )
+    register(
+        _with_note(
+            _tfim_task,
+            10,
+            kc,
+            "cnn",
+            {},
+            description="paper: shallow CNN (36 weights), lr 0.001, controls every 3rd round",
+            **_paper(CNN_ROUNDS, 0.05),
+        )
+    )
+    register(
+        _with_note(
+            _tfim_task,
+            10,
+            kc,
+            "rescnn",
+            {"nf": 16, "nb": 4},
+            description="paper: deep ResCNN, global scope, controls every 3rd round",
+            **_paper(RESCNN_ROUNDS),
+        )
+    )
     for alpha in TC_ALPHAS:
-        register(_with_note(_toric_task, 3, alpha,
-                            description="paper: toric code 3 x 3 (Fig. 4), controls every 3rd round",
-                            **_paper(TC_ROUNDS[alpha])))
+        register(
+            _with_note(
+                _toric_task,
+                3,
+                alpha,
+                description="paper: toric code 3 x 3 (Fig. 4), controls every 3rd round",
+                **_paper(TC_ROUNDS[alpha]),
+            )
+        )
     # ED-backed small variants: the same nets on 4 x 4 and 5 x 5 at kappa_c (4 x 4 alpha 8 and 5 x 5
     # alpha 8 are the size-scaling tasks above).
     for L in (4, 5):
@@ -383,31 +536,65 @@ def _build_registry() -> None:
     # Quick variants: full-sum training (no sampling noise), small budgets, a few minutes on 2 cores.
     register(
         _toric_task(
-            3, 8.0, quick=True, dense_steps=600, round_steps=200, prune_fraction=0.2,
-            n_rounds=20, control_every=10, n_eval_steps=30,
+            3,
+            8.0,
+            quick=True,
+            dense_steps=600,
+            round_steps=200,
+            prune_fraction=0.2,
+            n_rounds=20,
+            control_every=10,
+            n_eval_steps=30,
             description="quick: TC 3 x 3 alpha 8, Monte Carlo (paper sampler), p 0.2 (minutes on 2 cores)",
         )
     )
     register(
         _tfim_task(
-            4, kc, "ffnn", {"alpha": 2.5}, quick=True, dense_steps=600, round_steps=100,
-            prune_fraction=0.3, n_rounds=12, control_every=4, n_eval_steps=50,
+            4,
+            kc,
+            "ffnn",
+            {"alpha": 2.5},
+            quick=True,
+            dense_steps=600,
+            round_steps=100,
+            prune_fraction=0.3,
+            n_rounds=12,
+            control_every=4,
+            n_eval_steps=50,
             description="quick: TFIM 4 x 4 alpha 2.5 at kappa_c, Monte Carlo, p 0.3",
         )
     )
     # Test-only tiny tasks (seconds; no physics).
     register(
         TaskSpec(
-            id="tiny-tfim-3x3", system_id="tfim2d-3x3-obc-k3.04438", net="ffnn", net_hyper=(("alpha", 1.0),),
-            dense_steps=20, round_steps=5, exact=True, n_eval_steps=1, prune_fraction=0.3, n_rounds=3,
-            control_every=2, description="test only: tiny exact-mode task for the test suite",
+            id="tiny-tfim-3x3",
+            system_id="tfim2d-3x3-obc-k3.04438",
+            net="ffnn",
+            net_hyper=(("alpha", 1.0),),
+            dense_steps=20,
+            round_steps=5,
+            exact=True,
+            n_eval_steps=1,
+            prune_fraction=0.3,
+            n_rounds=3,
+            control_every=2,
+            description="test only: tiny exact-mode task for the test suite",
         )
     )
     register(
         TaskSpec(
-            id="tiny-toric-2", system_id="toric-2", net="ffnn", net_hyper=(("alpha", 1.0),),
-            dense_steps=20, round_steps=5, exact=True, n_eval_steps=1, prune_fraction=0.3, n_rounds=3,
-            control_every=2, description="test only: tiny exact-mode toric code",
+            id="tiny-toric-2",
+            system_id="toric-2",
+            net="ffnn",
+            net_hyper=(("alpha", 1.0),),
+            dense_steps=20,
+            round_steps=5,
+            exact=True,
+            n_eval_steps=1,
+            prune_fraction=0.3,
+            n_rounds=3,
+            control_every=2,
+            description="test only: tiny exact-mode toric code",
         )
     )
 
@@ -419,14 +606,14 @@ _build_registry()
 # Sizes and costs (no training)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _system(system_id: str):
     from .systems import system_from_id
 
     return system_from_id(system_id)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _prunable_sizes(system_id: str, net: str, net_hyper: tuple, exclude: tuple) -> tuple[int, ...]:
     import jax
     import numpy as np
@@ -488,7 +675,7 @@ def alive_schedule(task: TaskSpec, n_rounds: int) -> list[int]:
     return list(_schedule(prunable_sizes(task), float(task.prune_fraction), task.scope, int(n_rounds)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schedule(sizes: tuple, fraction: float, scope: str, n_rounds: int) -> tuple[int, ...]:
     return tuple(schedule_counts(sizes, fraction, scope, n_rounds))
 
@@ -538,7 +725,7 @@ def _flop_parts(task: TaskSpec, n_alive: int | None) -> tuple[float, float]:
     single = task.net in ("ffnn", "rbm")
     n_params = weights if single else weights * system.n_spins  # convolutions: each weight at every site
     if task.exact:
-        configs = 2.0 ** system.n_spins
+        configs = 2.0**system.n_spins
     else:
         configs = task.n_samples * (1 + (1 if single else system.n_flips))
     forward = 6.0 * n_params * configs
@@ -587,8 +774,9 @@ def _chain_seconds(task: TaskSpec, n_rounds: int | None, n_controls: int, gpu: b
     control_rounds = set(task.control_rounds(last))
 
     def cell(n_steps: int, n_alive: int) -> float:
-        return ((n_steps + CELL_OVERHEAD_STEPS) * step_seconds(task, n_alive, gpu=gpu)
-                + task.n_eval_steps * step_seconds(task, n_alive, gpu=gpu, evaluation=True))
+        return (n_steps + CELL_OVERHEAD_STEPS) * step_seconds(
+            task, n_alive, gpu=gpu
+        ) + task.n_eval_steps * step_seconds(task, n_alive, gpu=gpu, evaluation=True)
 
     seconds = cell(task.dense_steps, None)
     for r in range(1, last + 1):

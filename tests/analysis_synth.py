@@ -22,9 +22,24 @@ def n_schedule(n0: int, p: float, rounds: int) -> np.ndarray:
     return np.asarray(n, dtype=float)
 
 
-def curve_records(err, *, task=TASK, method=METHOD, control="imp", seeds=(0, 1, 2), rounds=None, n0=2592,
-                  p=0.12, n_rounds=30, e_ref=-18.0, n_spins=18, sigma_rel=0.0, diverged=(), extra=None,
-                  ref_unc=None):
+def curve_records(
+    err,
+    *,
+    task=TASK,
+    method=METHOD,
+    control="imp",
+    seeds=(0, 1, 2),
+    rounds=None,
+    n0=2592,
+    p=0.12,
+    n_rounds=30,
+    e_ref=-18.0,
+    n_spins=18,
+    sigma_rel=0.0,
+    diverged=(),
+    extra=None,
+    ref_unc=None,
+):
     """Records of one curve. err(n, seed, round) -> signed relative error; extra(n, seed, round) -> dict."""
     ns = n_schedule(n0, p, n_rounds)
     rounds = range(n_rounds + 1) if rounds is None else rounds
@@ -36,13 +51,31 @@ def curve_records(err, *, task=TASK, method=METHOD, control="imp", seeds=(0, 1, 
             div = (rnd, seed) in diverged
             energy = float("nan") if div else e_ref + e * abs(e_ref)
             rec = {
-                "task": task, "method": method, "control": control, "round": int(rnd), "seed": int(seed),
-                "n_alive": n, "n_prunable": float(n0), "density": n / n0, "rho": n / n_spins,
-                "energy": energy, "energy_sigma": sigma_rel * abs(e_ref), "variance": 0.1,
-                "rel_error": abs(energy - e_ref) / abs(e_ref), "abs_error_per_spin": abs(energy - e_ref) / n_spins,
-                "v_score": 0.0, "fidelity_prev": None if rnd == 0 else 0.99, "fidelity_exact": None,
-                "m_z": 0.0, "m_x": 0.5, "wall_time": 1.0, "samples_per_s": 1e5, "diverged": div,
-                "reference_energy": e_ref, "reference_source": "synthetic", "n_spins": n_spins,
+                "task": task,
+                "method": method,
+                "control": control,
+                "round": int(rnd),
+                "seed": int(seed),
+                "n_alive": n,
+                "n_prunable": float(n0),
+                "density": n / n0,
+                "rho": n / n_spins,
+                "energy": energy,
+                "energy_sigma": sigma_rel * abs(e_ref),
+                "variance": 0.1,
+                "rel_error": abs(energy - e_ref) / abs(e_ref),
+                "abs_error_per_spin": abs(energy - e_ref) / n_spins,
+                "v_score": 0.0,
+                "fidelity_prev": None if rnd == 0 else 0.99,
+                "fidelity_exact": None,
+                "m_z": 0.0,
+                "m_x": 0.5,
+                "wall_time": 1.0,
+                "samples_per_s": 1e5,
+                "diverged": div,
+                "reference_energy": e_ref,
+                "reference_source": "synthetic",
+                "n_spins": n_spins,
             }
             if ref_unc is not None:
                 rec["reference_uncertainty"] = ref_unc

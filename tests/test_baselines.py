@@ -95,8 +95,23 @@ def test_cli_lists_and_regenerates_into_a_directory(tiny_baseline, tmp_path, cap
     empty.mkdir()
     assert main(["baselines", "--out-dir", str(empty)]) == 0
     assert "no baseline datasets ship yet" in capsys.readouterr().out
-    assert main(["baselines", "--out-dir", str(empty), "--regenerate", TINY, "--seeds", "0",
-                 "--work", str(work), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "baselines",
+                "--out-dir",
+                str(empty),
+                "--regenerate",
+                TINY,
+                "--seeds",
+                "0",
+                "--work",
+                str(work),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert (empty / f"{TINY}.nc").is_file()
     capsys.readouterr()
     assert main(["baselines", "--out-dir", str(empty)]) == 0
@@ -106,8 +121,11 @@ def test_cli_lists_and_regenerates_into_a_directory(tiny_baseline, tmp_path, cap
 
 def test_cli_user_errors_are_one_line_before_any_work(tmp_path, capsys):
     work = tmp_path / "work"
-    for argv in (["--regenerate", "no-such-task"], ["--regenerate", "tiny-tfim-3x3", "--seeds", "x"],
-                 ["--regenerate", "tiny-tfim-3x3", "--out-dir", str(tmp_path / "missing")]):
+    for argv in (
+        ["--regenerate", "no-such-task"],
+        ["--regenerate", "tiny-tfim-3x3", "--seeds", "x"],
+        ["--regenerate", "tiny-tfim-3x3", "--out-dir", str(tmp_path / "missing")],
+    ):
         assert main(["baselines", "--work", str(work), *argv]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "error:" in err
@@ -152,8 +170,10 @@ def test_shipped_baseline_matches_todays_engine(family, tmp_path):
     record within 4 combined Monte Carlo sigmas, so the baselines cannot drift from the engine."""
     shipped = [t for t in FAMILIES[family] if (baselines.BASELINE_DIR / f"{t}.nc").is_file()]
     if not shipped:
-        pytest.skip(f"no shipped baseline of {family} yet ({', '.join(FAMILIES[family])}); "
-                    "`lthbench baselines --regenerate all-cpu` makes them")
+        pytest.skip(
+            f"no shipped baseline of {family} yet ({', '.join(FAMILIES[family])}); "
+            "`lthbench baselines --regenerate all-cpu` makes them"
+        )
     task_id = shipped[0]
     old, new = baselines.rerun_cell(baselines.shipped_baseline_path(task_id), task_id, 0, tmp_path)
     assert new["n_alive"] == old["n_alive"], task_id
@@ -172,8 +192,12 @@ def test_baseline_chain_fingerprints_are_pinned():
     pinned = json.loads((ROOT / "tests" / "baseline_fingerprints.json").read_text())
     assert sorted(pinned) == sorted(baselines.family_task_ids("all-cpu"))
     for task_id, want in pinned.items():
-        _, label, identity, got = chain_fingerprint(get_task(task_id), baselines.BASELINE_METHOD,
-                                                    baselines.BASELINE_PROTOCOL, baselines.BASELINE_REWIND,
-                                                    compute_reference=False)
+        _, label, identity, got = chain_fingerprint(
+            get_task(task_id),
+            baselines.BASELINE_METHOD,
+            baselines.BASELINE_PROTOCOL,
+            baselines.BASELINE_REWIND,
+            compute_reference=False,
+        )
         assert identity["reference"], task_id  # scored against a table row, never a fresh computation
         assert got == want, f"{task_id}: baseline fingerprint changed ({label})"

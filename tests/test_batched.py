@@ -31,7 +31,9 @@ def tickets(task_id: str, density: float = 0.6):
     dense = to_numpy(full_mask(params[0]))
     part = jax.tree_util.tree_map(
         lambda m, p: (np.arange(m.size).reshape(m.shape) < round(density * m.size)).astype(m.dtype) if p else m,
-        dense, prunable)
+        dense,
+        prunable,
+    )
     masks = [dense] + [to_numpy(random_mask_like(part, prunable, jax.random.key(50 + i))) for i in range(1, B)]
     keys = [jax.random.key(100 + i) for i in range(B)]
     return task, system, ansatz, params, masks, keys
@@ -69,8 +71,9 @@ def test_batched_exact_mode_matches_separate_trainings(exact_case, mode):
 @pytest.mark.slow
 def test_batched_monte_carlo_matches_separate_trainings():
     task, system, ansatz, params, masks, keys = tickets("tiny-tfim-3x3")
-    config = dataclasses.replace(task.train_config(30), exact=False, n_samples=64, n_chains=8, n_burn_in=10,
-                                 n_eval_steps=2)
+    config = dataclasses.replace(
+        task.train_config(30), exact=False, n_samples=64, n_chains=8, n_burn_in=10, n_eval_steps=2
+    )
     separate = [train(system, ansatz, p, m, config, k) for p, m, k in zip(params, masks, keys)]
     batched = train_batched(system, ansatz, params, masks, config, keys, mode="vmap")
     assert_match(batched, separate, rtol=1e-8)

@@ -11,8 +11,19 @@ from lthbench.results import load_dataset
 
 def test_bench_cli_writes_figures_with_provenance(tmp_path, capsys):
     out = tmp_path / "bench.nc"
-    rc = main(["bench", "--suite", "tiny", "--kernels", "sweep,local_energy_fast,exact_step", "--repeats", "1",
-               "--out", str(out)])
+    rc = main(
+        [
+            "bench",
+            "--suite",
+            "tiny",
+            "--kernels",
+            "sweep,local_energy_fast,exact_step",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     ds = load_dataset(out)
     case = "tfim2d-3x3-obc-k3.04438/ffnn-a1/b64"

@@ -24,8 +24,9 @@ def _case(system_id: str, net: str, n_samples: int = 128) -> bench.Case:
 TFIM4 = "tfim2d-4x4-obc-k3.04438"
 
 
-@pytest.mark.parametrize("system_id,net", [(TFIM4, "ffnn-a2"), ("toric-3", "rbm-a1")],
-                         ids=["tfim4x4-ffnn", "toric3-rbm"])
+@pytest.mark.parametrize(
+    "system_id,net", [(TFIM4, "ffnn-a2"), ("toric-3", "rbm-a1")], ids=["tfim4x4-ffnn", "toric3-rbm"]
+)
 def test_bench_local_energy_fast_path(benchmark, system_id, net):
     case = _case(system_id, net)
     fast = bench.local_energy_kernel(case, fast=True)
@@ -48,8 +49,10 @@ def test_bench_local_energy_generic_cnn(benchmark):
     # E_loc(s) = <s|H|psi> / <s|psi>, checked on one sample against the partners written out by hand
     s = np.asarray(spins[0])
     lp = lambda x: float(ansatz.log_psi(params, jnp.asarray(x[None]))[0])  # noqa: E731
-    off = sum(c * np.exp(lp(s * (1.0 - 2.0 * np.asarray(t, dtype=float))) - lp(s))
-              for t, c in zip(system.x_strings, system.x_coeffs))
+    off = sum(
+        c * np.exp(lp(s * (1.0 - 2.0 * np.asarray(t, dtype=float))) - lp(s))
+        for t, c in zip(system.x_strings, system.x_coeffs)
+    )
     assert e[0] == pytest.approx(float(system.diagonal(jnp.asarray(s[None]))[0]) + off, rel=1e-5)
 
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from analysis_synth import curve_records, dataset, n_schedule
 
 from lthbench.claims import (
     claims_markdown,
@@ -19,8 +20,6 @@ from lthbench.claims import (
 )
 from lthbench.cli import main
 from lthbench.systems.lattice import torus_plaquettes
-
-from analysis_synth import METHOD, curve_records, dataset, n_schedule
 
 # Tolerance of a recovered boundary: 0.1 decade in n (about two pruning rounds at p = 0.12).
 TOL_DECADES = 0.1
@@ -93,8 +92,18 @@ def test_odd_parity_filters():
     assert (odd, total) == (2, 4) and frac == pytest.approx(8 / 15)
 
 
-def _synthetic_run(x1=2.0, x2=3.0, jump=True, seeds=(0, 1, 2), task="tfim2d-4x4-k3.04438-ffnn-a8", e_ref=-51.4,
-                   n_spins=16, n0=2048, n_rounds=60, controls=True):
+def _synthetic_run(
+    x1=2.0,
+    x2=3.0,
+    jump=True,
+    seeds=(0, 1, 2),
+    task="tfim2d-4x4-k3.04438-ffnn-a8",
+    e_ref=-51.4,
+    n_spins=16,
+    n0=2048,
+    n_rounds=60,
+    controls=True,
+):
     """A TFIM-like IMP curve with LEP/APL/HEP (HEP at the product state's error), optional controls."""
     eps = abs(-3.04438 * n_spins - e_ref) / abs(e_ref)
     rng = np.random.default_rng(5)
@@ -105,15 +114,35 @@ def _synthetic_run(x1=2.0, x2=3.0, jump=True, seeds=(0, 1, 2), task="tfim2d-4x4-
         y = _three_regions(np.array([x]), x1, x2, a=math.log10(eps), b=-4.0)[0] if jump else -4.0
         return 10 ** (y + noise[seed, rnd])
 
-    recs = curve_records(err, task=task, seeds=seeds, n0=n0, n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins,
-                         sigma_rel=1e-6)
+    recs = curve_records(
+        err, task=task, seeds=seeds, n0=n0, n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins, sigma_rel=1e-6
+    )
     if controls:
         rounds = list(range(0, n_rounds + 1, 6))
-        recs += curve_records(err, task=task, control="reinit", seeds=seeds, rounds=rounds, n0=n0,
-                              n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins, sigma_rel=1e-6)
-        recs += curve_records(lambda n, s, r: min(10 * err(n, s, r), eps), task=task, control="random-mask",
-                              seeds=seeds, rounds=rounds, n0=n0, n_rounds=n_rounds, e_ref=e_ref, n_spins=n_spins,
-                              sigma_rel=1e-6)
+        recs += curve_records(
+            err,
+            task=task,
+            control="reinit",
+            seeds=seeds,
+            rounds=rounds,
+            n0=n0,
+            n_rounds=n_rounds,
+            e_ref=e_ref,
+            n_spins=n_spins,
+            sigma_rel=1e-6,
+        )
+        recs += curve_records(
+            lambda n, s, r: min(10 * err(n, s, r), eps),
+            task=task,
+            control="random-mask",
+            seeds=seeds,
+            rounds=rounds,
+            n0=n0,
+            n_rounds=n_rounds,
+            e_ref=e_ref,
+            n_spins=n_spins,
+            sigma_rel=1e-6,
+        )
     return recs
 
 
@@ -159,8 +188,16 @@ def test_transition_and_size_trend():
         def fid(n, seed, rnd, n_spins=n_spins, depth=depth):
             return {"fidelity_prev": depth if 4 >= n / n_spins > 4 * 0.88 else 0.999}
 
-        recs += curve_records(err, task=f"tfim2d-{L}x{L}-k3.04438-ffnn-a8", n0=8 * n_spins**2, n_rounds=60,
-                              n_spins=n_spins, e_ref=-3.2 * n_spins, sigma_rel=1e-7, extra=fid)
+        recs += curve_records(
+            err,
+            task=f"tfim2d-{L}x{L}-k3.04438-ffnn-a8",
+            n0=8 * n_spins**2,
+            n_rounds=60,
+            n_spins=n_spins,
+            e_ref=-3.2 * n_spins,
+            sigma_rel=1e-7,
+            extra=fid,
+        )
     claims = compute_claims(dataset(recs))
     jumps = _claim(claims, "transition: largest error jump")
     assert len(jumps) == 2 and all(3.0 <= c.value <= 5.0 for c in jumps), jumps

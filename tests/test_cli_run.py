@@ -154,7 +154,7 @@ def test_unknown_method(existing, capsys):
         assert existing.read_bytes() == b"previous results, must survive"
 
 
-BAD_METHOD_SRC = '''
+BAD_METHOD_SRC = """
 import jax
 
 def wrong_shape(params, mask, n_remove, key, context=None):
@@ -162,7 +162,7 @@ def wrong_shape(params, mask, n_remove, key, context=None):
 
 def resurrect(params, mask, n_remove, key, context=None):
     return jax.tree_util.tree_map(lambda m: m * 0 + 1, mask)
-'''
+"""
 
 
 @pytest.mark.parametrize("name", ["wrong_shape", "resurrect"])
@@ -171,9 +171,26 @@ def test_custom_method_returning_a_bad_mask(name, tmp_path, existing):
     (tmp_path / "badmethods.py").write_text(BAD_METHOD_SRC)
     env = {**ENV, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ENV.get('PYTHONPATH', '')}"}
     proc = subprocess.run(
-        [sys.executable, "-m", "lthbench", "run", TINY, "--method", f"badmethods:{name}", "--controls", "none",
-         "--rounds", "2", "--out", str(existing), "--no-progress"],
-        env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "lthbench",
+            "run",
+            TINY,
+            "--method",
+            f"badmethods:{name}",
+            "--controls",
+            "none",
+            "--rounds",
+            "2",
+            "--out",
+            str(existing),
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
@@ -208,16 +225,38 @@ def test_method_hyperparameters_and_budget_overrides_are_in_the_identity(tmp_pat
     from lthbench.results import load_dataset, provenance_of
 
     out = tmp_path / "syn.nc"
-    code, err = _run_cli(["run", TINY, "--method", "synflow[iterations=20]", "--dense-steps", "10", "--round-steps", "2",
-                          "--controls", "none", "--rounds", "1", "--out", str(out), "--no-progress"], capsys)
+    code, err = _run_cli(
+        [
+            "run",
+            TINY,
+            "--method",
+            "synflow[iterations=20]",
+            "--dense-steps",
+            "10",
+            "--round-steps",
+            "2",
+            "--controls",
+            "none",
+            "--rounds",
+            "1",
+            "--out",
+            str(out),
+            "--no-progress",
+        ],
+        capsys,
+    )
     assert code == 0, err
     label = "synflow[iterations=20]/imp-wr/rewind=trained"
     recs = {r["round"]: r for r in _records(out).values()}
     assert {r["method"] for r in recs.values()} == {label}
     ident = recs[1]["identity"]
     assert ident["task"]["dense_steps"] == 10 and ident["task"]["round_steps"] == 2
-    assert ident["method"] == {"name": "synflow[iterations=20]", "qualname": "lthbench.pruning:SynFlow",
-                               "kwargs": {"iterations": "20"}, "source_sha256": ""}
+    assert ident["method"] == {
+        "name": "synflow[iterations=20]",
+        "qualname": "lthbench.pruning:SynFlow",
+        "kwargs": {"iterations": "20"},
+        "source_sha256": "",
+    }
     ds = load_dataset(out)
     prov = provenance_of(ds)
     assert prov["task"]["dense_steps"] == 10 and prov["method_label"] == label

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from analysis_synth import TASK, curve_records, dataset
 from scipy import stats as sps
 
 from lthbench.cli import main
@@ -21,8 +22,6 @@ from lthbench.stats import (
     welch_mc,
 )
 
-from analysis_synth import METHOD, TASK, curve_records, dataset
-
 OTHER = "mine/imp-wr/rewind=trained"
 N_NULL = 20_000  # trials per null configuration
 
@@ -30,8 +29,9 @@ N_NULL = 20_000  # trials per null configuration
 def _pair(tmp_path, err_a, err_b, *, sigma_rel=0.0, diverged_b=(), n_rounds=12, seeds=(0, 1, 2), files=False):
     """Two in-memory datasets (A, B), or with files=True two netCDF files."""
     a = dataset(curve_records(err_a, sigma_rel=sigma_rel, n_rounds=n_rounds, seeds=seeds))
-    b = dataset(curve_records(err_b, method=OTHER, sigma_rel=sigma_rel, n_rounds=n_rounds, seeds=seeds,
-                              diverged=diverged_b))
+    b = dataset(
+        curve_records(err_b, method=OTHER, sigma_rel=sigma_rel, n_rounds=n_rounds, seeds=seeds, diverged=diverged_b)
+    )
     if files:
         from lthbench.results import save_dataset
 
@@ -135,6 +135,7 @@ def test_random_effects_edge_cases():
 def _lep_curve(level):
     def err(n, seed, rnd):
         return level * (1 + 0.05 * seed) * (1 + (300 / n) ** 2)
+
     return err
 
 
@@ -203,8 +204,7 @@ def test_baseline_shipped(tmp_path, monkeypatch):
     tested = [p for p in result.points if not p.dense]
     assert tested and all(p.verdict == "not significant" for p in tested)
     assert all(p.method_a.endswith("[shipped]") for p in result.points)
-    worse = dataset(curve_records(lambda n, s, r: 10 * err(n, s, r), seeds=(0, 1, 2), sigma_rel=2e-6,
-                                  method=OTHER))
+    worse = dataset(curve_records(lambda n, s, r: 10 * err(n, s, r), seeds=(0, 1, 2), sigma_rel=2e-6, method=OTHER))
     assert all(p.verdict == "B worse" for p in compare([worse], baseline="shipped").points if not p.dense)
 
 
@@ -227,8 +227,9 @@ def test_diverged_seed_counts_as_failure(tmp_path):
 def test_stuck_chain_widens_sigma():
     sigma = np.array([1e-6, 1e-6, 1e-6])
     err = np.array([1e-4, 1e-4, 1e-4])
-    widened, bad = inflate_sigma(sigma, err, acceptance=np.array([0.3, 0.0, np.nan]),
-                                 r_hat=np.array([1.5, 1.0, np.nan]))
+    widened, bad = inflate_sigma(
+        sigma, err, acceptance=np.array([0.3, 0.0, np.nan]), r_hat=np.array([1.5, 1.0, np.nan])
+    )
     assert np.all(widened >= sigma)
     assert widened[0] >= 1e-4 and widened[1] >= 1e-4 and widened[2] == 1e-6
     assert list(bad) == [True, True, False]

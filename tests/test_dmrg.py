@@ -39,10 +39,13 @@ def test_pauli_convention_on_2x2():
     assert abs(_ed("tfim2d-2x3-obc-k1.3-J0.7") - _ed(system.id)) > 0.1
 
 
-@pytest.mark.parametrize("system_id, schedule", [
-    ("tfim2d-3x3-obc-k3.04438", (8, 16, 32)),
-    ("tfim2d-4x4-obc-k3.04438", (16, 32, 64)),
-])
+@pytest.mark.parametrize(
+    "system_id, schedule",
+    [
+        ("tfim2d-3x3-obc-k3.04438", (8, 16, 32)),
+        ("tfim2d-4x4-obc-k3.04438", (16, 32, 64)),
+    ],
+)
 def test_dmrg_reproduces_ed(system_id, schedule):
     e_ed = _ed(system_id)
     result = dmrg.run_dmrg(system_from_id(system_id), schedule, progress=None)
@@ -130,8 +133,10 @@ def test_checkpoint_resumes_a_killed_run(tmp_path):
 
 def test_eta_model():
     """Seconds per sweep t = A chi^p through the last two stages (p in [1, 3]), times the sweeps expected."""
-    stages = [dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=4, wall_time_s=4 * t)
-              for c, t in ((32, 2.0), (64, 8.0))]  # p = 2
+    stages = [
+        dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=4, wall_time_s=4 * t)
+        for c, t in ((32, 2.0), (64, 8.0))
+    ]  # p = 2
     eta = dmrg.eta_seconds((32, 64, 128, 256), stages, 128, 10.0)
     assert eta == pytest.approx(6 * 32.0 - 10.0 + 6 * 128.0, rel=1e-12)
     flat = [dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=1, wall_time_s=5.0) for c in (32, 64)]
@@ -141,8 +146,25 @@ def test_eta_model():
 
 def test_regenerate_dmrg_row_merges_into_the_table(tmp_path, capsys):
     out = tmp_path / "refs.nc"
-    assert main(["exact", "--regenerate", "--method", "dmrg", "tfim2d-3x3-obc-k3.04438", "--chi", "8,16",
-                 "--checkpoint", str(tmp_path / "c.pkl"), "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "exact",
+                "--regenerate",
+                "--method",
+                "dmrg",
+                "tfim2d-3x3-obc-k3.04438",
+                "--chi",
+                "8,16",
+                "--checkpoint",
+                str(tmp_path / "c.pkl"),
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     rows = {r.row_id: r for r in exact.table_references(out)}
     shipped = exact.table_references()
     assert {r.row_id for r in shipped} <= set(rows)
@@ -157,14 +179,17 @@ def test_regenerate_dmrg_row_merges_into_the_table(tmp_path, capsys):
         assert key in details["stages"][-1]
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["exact", "--regenerate", "--method", "dmrg", "tfim2d-4x4-pbc-k1"], "open-boundary"),
-    (["exact", "--regenerate", "--method", "dmrg", "toric-3"], "open-boundary"),
-    (["exact", "--regenerate", "--method", "dmrg", "tfim2d-30x30-obc-k1"], "N=900"),
-    (["exact", "--regenerate", "--method", "dmrg", "tfim2d-3x3-obc-k1", "--chi", "16,8"], "ascending"),
-    (["exact", "--regenerate", "--method", "dmrg", "tfim2d-3x3-obc-k1", "--chi", "a"], "integers"),
-    (["exact", "--regenerate", "--chi", "8"], "--method dmrg"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["exact", "--regenerate", "--method", "dmrg", "tfim2d-4x4-pbc-k1"], "open-boundary"),
+        (["exact", "--regenerate", "--method", "dmrg", "toric-3"], "open-boundary"),
+        (["exact", "--regenerate", "--method", "dmrg", "tfim2d-30x30-obc-k1"], "N=900"),
+        (["exact", "--regenerate", "--method", "dmrg", "tfim2d-3x3-obc-k1", "--chi", "16,8"], "ascending"),
+        (["exact", "--regenerate", "--method", "dmrg", "tfim2d-3x3-obc-k1", "--chi", "a"], "integers"),
+        (["exact", "--regenerate", "--chi", "8"], "--method dmrg"),
+    ],
+)
 def test_regenerate_dmrg_bad_input_is_one_line(argv, needle, capsys, tmp_path):
     assert main(argv + ["--out", str(tmp_path / "x.nc")]) == 2
     err = capsys.readouterr().err.strip()

@@ -12,7 +12,7 @@ import pytest
 import lthbench  # noqa: F401  (enables x64)
 from lthbench import exact
 from lthbench.cli import main
-from lthbench.errors import LthbenchError, TooLargeForExactError
+from lthbench.errors import TooLargeForExactError
 from lthbench.systems import system_from_id, tfim, toric
 
 
@@ -39,7 +39,8 @@ def test_free_fermions_match_the_dense_spectrum():
     for L, kappa, pbc in ((6, 0.9, True), (7, 1.3, False), (8, 3.0, True)):
         H = exact.sparse_hamiltonian(tfim((L,), kappa, pbc=pbc)).toarray()
         assert np.linalg.eigvalsh(H)[0] == pytest.approx(
-            exact.tfim_chain_free_fermion_energy(L, kappa, pbc=pbc), rel=1e-12)
+            exact.tfim_chain_free_fermion_energy(L, kappa, pbc=pbc), rel=1e-12
+        )
 
 
 @pytest.mark.parametrize("L", [2, 3])
@@ -90,6 +91,7 @@ def test_too_large_for_ed_is_a_clear_error():
 # ----------------------------------------------------------------------------------------------
 # The shipped table
 
+
 def _table_rows():
     return exact.table_references()
 
@@ -107,8 +109,14 @@ def test_table_holds_the_required_rows():
         assert f"toric-{L}-hx0.2/ed" in rows
     assert rows["tfim2d-10x10-obc-k3.04438/dmrg"].energy == -321.0980007876571
     assert rows["tfim2d-10x10-obc-k3.04438/nqs"].energy_per_spin == pytest.approx(-3.211395417101927, rel=1e-15)
-    published = {0.1: -180.14327137818287, 1: -194.44212670669265, 2: -239.0234337701538,
-                 4: -411.94084029073827, 5: -509.3311469812418, 6: -607.6855556865164}
+    published = {
+        0.1: -180.14327137818287,
+        1: -194.44212670669265,
+        2: -239.0234337701538,
+        4: -411.94084029073827,
+        5: -509.3311469812418,
+        6: -607.6855556865164,
+    }
     for kappa, energy in published.items():
         row = rows[f"tfim2d-10x10-obc-k{kappa}/nqs"]
         assert row.energy == energy and row.method == "published-nqs" and row.source
@@ -119,8 +127,7 @@ def test_table_holds_the_required_rows():
             assert json.loads(row.versions)["lthbench"]
 
 
-CHEAP_ROWS = [r for r in exact.computed_row_ids()
-              if system_from_id(exact._split_row_id(r)[0]).n_spins <= 20]
+CHEAP_ROWS = [r for r in exact.computed_row_ids() if system_from_id(exact._split_row_id(r)[0]).n_spins <= 20]
 
 
 @pytest.mark.parametrize("row_id", CHEAP_ROWS)
@@ -149,7 +156,8 @@ def test_reference_energy_prefers_the_best_row_and_computes_the_rest():
     computed = exact.reference_energy("tfim2d-3x3-obc-k0.5")
     assert computed.method == "ed-lanczos" and "computed now" in computed.notes
     assert computed.energy == pytest.approx(
-        np.linalg.eigvalsh(exact.sparse_hamiltonian(tfim((3, 3), 0.5)).toarray())[0], rel=1e-10)
+        np.linalg.eigvalsh(exact.sparse_hamiltonian(tfim((3, 3), 0.5)).toarray())[0], rel=1e-10
+    )
     with pytest.raises(TooLargeForExactError):
         exact.reference_energy("tfim2d-6x7-obc-k1")
 
@@ -166,6 +174,7 @@ def test_table_round_trips_through_netcdf(tmp_path):
 # ----------------------------------------------------------------------------------------------
 # Command line
 
+
 def test_exact_json_prints_the_table_energy(capsys):
     assert main(["exact", "tfim2d-4x4-obc-k3.04438", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -180,14 +189,17 @@ def test_exact_computes_systems_outside_the_table(capsys):
     assert out["energy"] == pytest.approx(exact.tfim_chain_free_fermion_energy(9, 0.8), rel=1e-9)
 
 
-@pytest.mark.parametrize("argv", [
-    ["exact", "no-such-system"],
-    ["exact", "tfim2d--4x4-obc-k1"],
-    ["exact", "tfim2d-4x4-obc-knan"],
-    ["exact", "tfim2d-5x8-obc-k3.04438"],
-    ["exact", "toric-3/dmrg"],
-    ["exact"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["exact", "no-such-system"],
+        ["exact", "tfim2d--4x4-obc-k1"],
+        ["exact", "tfim2d-4x4-obc-knan"],
+        ["exact", "tfim2d-5x8-obc-k3.04438"],
+        ["exact", "toric-3/dmrg"],
+        ["exact"],
+    ],
+)
 def test_exact_bad_input_is_one_line_exit_2(argv, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -195,8 +207,9 @@ def test_exact_bad_input_is_one_line_exit_2(argv, capsys):
 
 
 def test_exact_too_large_from_a_real_process():
-    proc = subprocess.run([sys.executable, "-m", "lthbench", "exact", "tfim2d-5x8-obc-k1"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lthbench", "exact", "tfim2d-5x8-obc-k1"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "N=40" in proc.stderr
     assert proc.stdout == ""
@@ -213,9 +226,11 @@ def test_systems_lists_every_system_of_the_table(capsys):
 # ----------------------------------------------------------------------------------------------
 # Checks before cost (issue 16), progress, uncertainty
 
+
 def _forbid(monkeypatch, target, name):
     def boom(*args, **kwargs):
         raise AssertionError(f"{name} was called before the check")
+
     monkeypatch.setattr(target, name, boom)
 
 
@@ -257,13 +272,16 @@ def test_regenerate_refuses_to_overwrite_a_foreign_file(monkeypatch, capsys, tmp
 
 def test_regenerate_named_rows_merge_into_a_copy(tmp_path, capsys):
     out = tmp_path / "refs.nc"
-    assert main(["exact", "--regenerate", "--method", "ed", "tfim2d-3x3-obc-k0.5", "--out", str(out),
-                 "--no-progress"]) == 0
+    assert (
+        main(["exact", "--regenerate", "--method", "ed", "tfim2d-3x3-obc-k0.5", "--out", str(out), "--no-progress"])
+        == 0
+    )
     rows = {r.row_id: r for r in exact.table_references(out)}
     assert {r.row_id for r in exact.table_references()} <= set(rows)
     row = rows["tfim2d-3x3-obc-k0.5/ed"]
     assert row.energy == pytest.approx(
-        np.linalg.eigvalsh(exact.sparse_hamiltonian(tfim((3, 3), 0.5)).toarray())[0], rel=1e-10)
+        np.linalg.eigvalsh(exact.sparse_hamiltonian(tfim((3, 3), 0.5)).toarray())[0], rel=1e-10
+    )
     assert row.uncertainty == row.tolerance and row.uncertainty < 1e-9
 
 
@@ -313,9 +331,20 @@ def test_records_say_which_row_scored_them():
     row = exact.references_for("tfim2d-6x6-obc-k3.04438")[0]
     assert (energy, uncertainty, method) == (row.energy, row.uncertainty, "dmrg-tenpy")
     assert source.startswith("tfim2d-6x6-obc-k3.04438/dmrg-tenpy: ")
-    rec = {"task": "t", "method": "m", "control": "imp", "round": 0, "seed": 0, "energy": -115.0, "n_alive": 1,
-           "reference_energy": energy, "reference_source": source, "reference_uncertainty": uncertainty,
-           "reference_method": method, "n_spins": 36}
+    rec = {
+        "task": "t",
+        "method": "m",
+        "control": "imp",
+        "round": 0,
+        "seed": 0,
+        "energy": -115.0,
+        "n_alive": 1,
+        "reference_energy": energy,
+        "reference_source": source,
+        "reference_uncertainty": uncertainty,
+        "reference_method": method,
+        "n_spins": 36,
+    }
     back = dataset_to_records(records_to_dataset([rec]))[0]
     assert back["reference_uncertainty"] == uncertainty and back["reference_method"] == "dmrg-tenpy"
     old = records_to_dataset([rec]).drop_vars(["reference_uncertainty", "reference_method"])

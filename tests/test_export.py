@@ -11,15 +11,30 @@ VARBENCH_HEADER = "| Energy | Sigma | Energy Variance | DOF | Einf | Method | Re
 
 
 def _record(rnd, energy, n_alive, control="imp"):
-    return {"task": "tiny-tfim-3x3", "method": "magnitude/imp-wr/rewind=trained", "control": control, "round": rnd,
-            "seed": 0, "energy": energy, "energy_sigma": 1e-3, "variance": 0.05 * (rnd + 1), "n_alive": n_alive,
-            "reference_energy": -28.455559567670, "n_spins": 9, "diverged": 0}
+    return {
+        "task": "tiny-tfim-3x3",
+        "method": "magnitude/imp-wr/rewind=trained",
+        "control": control,
+        "round": rnd,
+        "seed": 0,
+        "energy": energy,
+        "energy_sigma": 1e-3,
+        "variance": 0.05 * (rnd + 1),
+        "n_alive": n_alive,
+        "reference_energy": -28.455559567670,
+        "n_spins": 9,
+        "diverged": 0,
+    }
 
 
 def _results(tmp_path):
     path = tmp_path / "r.nc"
-    save_dataset(records_to_dataset([_record(0, -28.45, 81), _record(1, -28.44, 71),
-                                     _record(1, -28.0, 71, control="random-mask")]), path)
+    save_dataset(
+        records_to_dataset(
+            [_record(0, -28.45, 81), _record(1, -28.44, 71), _record(1, -28.0, 71, control="random-mask")]
+        ),
+        path,
+    )
     return path
 
 

@@ -48,8 +48,10 @@ def one_line_error(code, err, *words):
 
 
 def records(out) -> dict:
-    return {CellKey.from_record(r): {k: v for k, v in r.items() if k not in VOLATILE}
-            for r in RunStore(out, create=False).records()}
+    return {
+        CellKey.from_record(r): {k: v for k, v in r.items() if k not in VOLATILE}
+        for r in RunStore(out, create=False).records()
+    }
 
 
 def same(a: dict, b: dict) -> bool:
@@ -99,8 +101,20 @@ def test_edited_user_method_is_not_reused_silently(tmp_path, monkeypatch, capsys
     assert cli(capsys, "run", TINY, "--method", f"{mod}:Mine", "--out", out, *SHORT)[0] == 0
     before = records(out)
     write_module(tmp_path, monkeypatch, mod, METHOD_V1.replace("np.abs(np.asarray(w))", "-np.abs(np.asarray(w))"))
-    code, _, err = cli(capsys, "run", TINY, "--method", f"{mod}:Mine", "--out", out, "--controls", "none",
-                       "--rounds", "2", "--no-progress")
+    code, _, err = cli(
+        capsys,
+        "run",
+        TINY,
+        "--method",
+        f"{mod}:Mine",
+        "--out",
+        out,
+        "--controls",
+        "none",
+        "--rounds",
+        "2",
+        "--no-progress",
+    )
     one_line_error(code, err, "source code changed", "--fresh")
     assert records(out) == before  # nothing mixed in
     code, msg, err = cli(capsys, "run", TINY, "--method", f"{mod}:Mine", "--out", out, "--fresh", *SHORT)
@@ -149,13 +163,21 @@ def test_fingerprint_does_not_depend_on_process_cwd_or_order(tmp_path):
     """Today's baselines on today's tasks: the same fingerprint in another process, another working
     directory, another hash seed and another order."""
     pairs = [(t, m) for t in (TINY, "tiny-toric-2", "toric-3-ffnn-a8-quick") for m in ("magnitude", "snip", "synflow")]
-    code = ("import json,sys; from lthbench.tasks import get_task; from lthbench.pruning.protocols import chain_fingerprint;"
-            "pairs=json.loads(sys.argv[1]);"
-            "print(json.dumps({t+' '+m: chain_fingerprint(get_task(t), m, 'imp-wr', 'trained')[3] for t, m in pairs}))")
+    code = (
+        "import json,sys; from lthbench.tasks import get_task; from lthbench.pruning.protocols import chain_fingerprint;"
+        "pairs=json.loads(sys.argv[1]);"
+        "print(json.dumps({t+' '+m: chain_fingerprint(get_task(t), m, 'imp-wr', 'trained')[3] for t, m in pairs}))"
+    )
     here = {f"{t} {m}": protocols.chain_fingerprint(get_task(t), m, "imp-wr", "trained")[3] for t, m in pairs}
     env = {**os.environ, "PYTHONHASHSEED": "12345", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(pairs[::-1])], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(pairs[::-1])],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == here
     assert len(set(here.values())) == len(here)
@@ -215,20 +237,25 @@ def test_missing_scheduler_file_errors_at_once(tmp_path, capsys):
 
 def test_dry_run_never_computes(tmp_path, capsys, no_training):
     spec = tmp_path / "s.toml"
-    spec.write_text(f'tasks = ["{TINY}"]\nmethods = ["magnitude", {{name = "synflow", kwargs = {{iterations = 20}}}}]\n')
+    spec.write_text(
+        f'tasks = ["{TINY}"]\nmethods = ["magnitude", {{name = "synflow", kwargs = {{iterations = 20}}}}]\n'
+    )
     code, out, err = cli(capsys, "sweep", spec, "--out", tmp_path / "o.nc", "--dry-run")
     assert code == 0, err
     assert "2 chains, 20 cells: 0 finished, 20 to run" in out
     assert not (tmp_path / "o.nc.cells").exists()
 
 
-@pytest.mark.parametrize("text, words", [
-    ("tasks = ['tiny-tfim-3x3']\ncontrols = 3\n", ["controls"]),
-    ("tasks = ['tiny-tfim-3x3']\nseeds = 1.5\n", ["seeds"]),
-    ("tasks = ['tiny-tfim-3x3']\nmethods = [{name = 'synflow', kwargs = {iters = 2}}]\n", ["valid: iterations"]),
-    ("tasks = [{id = 'tiny-tfim-3x3', dense_steps = 0}]\n", ["dense_steps"]),
-    ("tasks = ['tiny-tfim-3x3', {id = 'tiny-tfim-3x3', round_steps = 2}]\n", ["twice"]),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("tasks = ['tiny-tfim-3x3']\ncontrols = 3\n", ["controls"]),
+        ("tasks = ['tiny-tfim-3x3']\nseeds = 1.5\n", ["seeds"]),
+        ("tasks = ['tiny-tfim-3x3']\nmethods = [{name = 'synflow', kwargs = {iters = 2}}]\n", ["valid: iterations"]),
+        ("tasks = [{id = 'tiny-tfim-3x3', dense_steps = 0}]\n", ["dense_steps"]),
+        ("tasks = ['tiny-tfim-3x3', {id = 'tiny-tfim-3x3', round_steps = 2}]\n", ["twice"]),
+    ],
+)
 def test_bad_spec_values_are_one_line_errors(tmp_path, capsys, text, words):
     spec = tmp_path / "s.toml"
     spec.write_text(text)
@@ -270,13 +297,16 @@ def writes_in_place(params, mask, n_remove, key, context):
 """
 
 
-@pytest.mark.parametrize("name, words", [
-    ("raises", ["'fault_bad:raises'", "round 1", "my method broke"]),
-    ("two_args", ["must take (params, mask, n_remove, key, context)"]),
-    ("LongScores", ["long-scores", "shape"]),
-    ("NanScores", ["nan-scores", "NaN"]),
-    ("writes_in_place", ["round 1", "read-only"]),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("raises", ["'fault_bad:raises'", "round 1", "my method broke"]),
+        ("two_args", ["must take (params, mask, n_remove, key, context)"]),
+        ("LongScores", ["long-scores", "shape"]),
+        ("NanScores", ["nan-scores", "NaN"]),
+        ("writes_in_place", ["round 1", "read-only"]),
+    ],
+)
 def test_misbehaving_user_methods_are_one_line_errors(tmp_path, monkeypatch, capsys, name, words):
     write_module(tmp_path, monkeypatch, "fault_bad", BAD_METHODS)
     code, _, err = cli(capsys, "run", TINY, "--method", f"fault_bad:{name}", "--out", tmp_path / "r.nc", *SHORT)
@@ -286,24 +316,30 @@ def test_misbehaving_user_methods_are_one_line_errors(tmp_path, monkeypatch, cap
 
 def test_debug_shows_the_user_traceback(tmp_path, monkeypatch, capsys):
     write_module(tmp_path, monkeypatch, "fault_dbg", BAD_METHODS)
-    code, _, err = cli(capsys, "run", TINY, "--method", "fault_dbg:raises", "--out", tmp_path / "r.nc", *SHORT,
-                       "--debug")
+    code, _, err = cli(
+        capsys, "run", TINY, "--method", "fault_dbg:raises", "--out", tmp_path / "r.nc", *SHORT, "--debug"
+    )
     assert code == 2 and "Traceback" in err and "fault_dbg.py" in err and 'raise RuntimeError("my method broke")' in err
 
 
-@pytest.mark.parametrize("source, words", [
-    ("def f(:\n", ["cannot import", "line 1", "SyntaxError"]),
-    ("raise ImportError('needs torch')\n", ["cannot import", "needs torch"]),
-    ("x = 1 / 0\n", ["cannot import", "ZeroDivisionError"]),
-])
+@pytest.mark.parametrize(
+    "source, words",
+    [
+        ("def f(:\n", ["cannot import", "line 1", "SyntaxError"]),
+        ("raise ImportError('needs torch')\n", ["cannot import", "needs torch"]),
+        ("x = 1 / 0\n", ["cannot import", "ZeroDivisionError"]),
+    ],
+)
 def test_broken_user_modules_are_one_line_errors(tmp_path, monkeypatch, capsys, source, words):
     write_module(tmp_path, monkeypatch, "fault_broken", source)
-    one_line_error(*cli(capsys, "run", TINY, "--method", "fault_broken:f", "--out", tmp_path / "r.nc", *SHORT)[::2],
-                   *words)
+    one_line_error(
+        *cli(capsys, "run", TINY, "--method", "fault_broken:f", "--out", tmp_path / "r.nc", *SHORT)[::2], *words
+    )
 
 
-@pytest.mark.parametrize("spec", [":Name", "synflow[iterations=0]", "synflow[depth=3]", "synflow[iterations=2.5]",
-                                  "magnitude[", "pkg.:"])
+@pytest.mark.parametrize(
+    "spec", [":Name", "synflow[iterations=0]", "synflow[depth=3]", "synflow[iterations=2.5]", "magnitude[", "pkg.:"]
+)
 def test_bad_method_specs(tmp_path, capsys, spec):
     one_line_error(*cli(capsys, "run", TINY, "--method", spec, "--out", tmp_path / "r.nc", *SHORT)[::2])
 
@@ -332,7 +368,7 @@ def test_a_method_mutating_its_params_cannot_corrupt_the_rewind_target(tmp_path,
     run_protocol(TINY, store=store, method=clobber, controls=(), n_rounds=2, progress=False)
     label = method_name(clobber) + "/imp-wr/rewind=trained"
     dense = store.read_artifacts(CellKey(TINY, label, "imp", 0, 0))["params"]
-    for (start, mask) in starts[1:]:
+    for start, mask in starts[1:]:
         for module in dense:
             np.testing.assert_array_equal(start[module]["w"], dense[module]["w"] * mask[module]["w"])
         assert any(np.any(start[m]["w"] != 0) for m in start)
@@ -397,8 +433,9 @@ def test_files_follow_the_umask_temp_files_are_cleaned_and_counts_are_honest(ref
 
 
 @pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5])
-def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(reference, tmp_path, monkeypatch, capsys,
-                                                                         crash_at):
+def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(
+    reference, tmp_path, monkeypatch, capsys, crash_at
+):
     """The run dies (as if killed) at the n-th file move: cell npz, cell json, ..., the results file."""
     _, want = reference
     out = tmp_path / "r.nc"
@@ -431,7 +468,9 @@ def test_schema_versions_old_read_new_refused(reference, tmp_path, capsys):
     src, _ = reference
     ds = load_dataset(src)
     assert int(ds.attrs["schema_version"]) == 2 and "fingerprint" in ds
-    assert {str(x) for x in ds["fingerprint"].values.ravel()} == {records(src)[CellKey(TINY, MAG, "imp", 0, 0)]["fingerprint"]}
+    assert {str(x) for x in ds["fingerprint"].values.ravel()} == {
+        records(src)[CellKey(TINY, MAG, "imp", 0, 0)]["fingerprint"]
+    }
     old = tmp_path / "v1.nc"
     v1 = ds.drop_vars("fingerprint")
     v1.attrs = {k: v for k, v in ds.attrs.items() if k != "schema_version"}
@@ -466,8 +505,9 @@ def test_a_task_field_added_at_its_default_keeps_fingerprints():
     from lthbench.pruning.identity import task_identity
     from lthbench.tasks import TaskSpec
 
-    Extended = dataclasses.make_dataclass("Extended", [("sr_solver", str, dataclasses.field(default="cholesky"))],
-                                          bases=(TaskSpec,), frozen=True)
+    Extended = dataclasses.make_dataclass(
+        "Extended", [("sr_solver", str, dataclasses.field(default="cholesky"))], bases=(TaskSpec,), frozen=True
+    )
     base = get_task(TINY)
     same_task = Extended(**dataclasses.asdict(base))
     assert task_identity(same_task) == task_identity(base)

@@ -35,8 +35,19 @@ def test_update_same_numerics_pure_addition_appends_history(tmp_path):
     full = dict(ref["values"])
     ref["values"] = {n: v for n, v in full.items() if cells.task_of(n) != task}
     path.write_text(json.dumps(ref))
-    cmd = [sys.executable, "-m", "lthbench.regression", "--update", "--same-numerics", "--only", task,
-           "--reference", str(path), "--why", "test: pure addition"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lthbench.regression",
+        "--update",
+        "--same-numerics",
+        "--only",
+        task,
+        "--reference",
+        str(path),
+        "--why",
+        "test: pure addition",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     new = json.loads(path.read_text())

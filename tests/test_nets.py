@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lthbench.errors import LthbenchError
-from lthbench.masks import prunable_leaves, full_mask, alive_count
+from lthbench.masks import alive_count, full_mask, prunable_leaves
 from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 
@@ -16,7 +16,9 @@ def square():
     return tfim((4, 4), 3.04438)
 
 
-@pytest.mark.parametrize("name,dtype", [("ffnn", jnp.float64), ("rbm", jnp.float64), ("cnn", jnp.float32), ("rescnn", jnp.float32)])
+@pytest.mark.parametrize(
+    "name,dtype", [("ffnn", jnp.float64), ("rbm", jnp.float64), ("cnn", jnp.float32), ("rescnn", jnp.float32)]
+)
 def test_shapes_and_dtypes(square, name, dtype):
     hyper = {"nf": 4, "nb": 1} if name == "rescnn" else {}
     a = make_ansatz(name, square, **hyper)
@@ -70,7 +72,9 @@ def test_cnn_is_translation_covariant_in_bulk(square):
     s = jnp.asarray(np.random.default_rng(2).choice([-1.0, 1.0], size=(1, 4, 4)))
     flipped = s[:, ::-1, ::-1]
     kernel_flipped = {"conv": {"w": p["conv"]["w"][::-1, ::-1]}}
-    np.testing.assert_allclose(a.log_psi(p, s.reshape(1, 16)), a.log_psi(kernel_flipped, flipped.reshape(1, 16)), rtol=1e-5)
+    np.testing.assert_allclose(
+        a.log_psi(p, s.reshape(1, 16)), a.log_psi(kernel_flipped, flipped.reshape(1, 16)), rtol=1e-5
+    )
 
 
 def test_registry_errors(square):

@@ -131,8 +131,11 @@ def test_rerun_skips_and_cells_rerun_alone_are_identical(full_run, tmp_path, spy
     copy = tmp_path / "copy.nc"
     shutil.copytree(f"{store.out_path}.cells", f"{copy}.cells")
     other = RunStore(copy)
-    for key in (CellKey(TINY, label, "imp", 2, 0), CellKey(TINY, label, "reinit", 3, 0),
-                CellKey(TINY, label, "random-mask", 2, 0)):
+    for key in (
+        CellKey(TINY, label, "imp", 2, 0),
+        CellKey(TINY, label, "reinit", 3, 0),
+        CellKey(TINY, label, "random-mask", 2, 0),
+    ):
         for suffix in (".json", ".npz"):
             Path(other.cells_dir, key.stem + suffix).unlink()
     run_protocol(TINY, store=other, progress=False)
@@ -260,13 +263,15 @@ def test_energy_gradient_matches_finite_differences():
     mask = jax.tree_util.tree_map(np.asarray, full_mask(params))
     grad = protocols._energy_grad(task, system, ansatz, params, mask, jax.random.key(0))
     cfg = task.train_config(0)
-    (mod, leaf), = [(m, k) for m in params for k in params[m]]
+    ((mod, leaf),) = [(m, k) for m in params for k in params[m]]
     for idx in [(0, 0), (3, 2)]:
         plus, minus = (jax.tree_util.tree_map(np.array, params) for _ in range(2))
         plus[mod][leaf][idx] += 1e-5
         minus[mod][leaf][idx] -= 1e-5
-        fd = (vmc.evaluate(system, ansatz, plus, cfg, jax.random.key(0)).energy
-              - vmc.evaluate(system, ansatz, minus, cfg, jax.random.key(0)).energy) / 2e-5
+        fd = (
+            vmc.evaluate(system, ansatz, plus, cfg, jax.random.key(0)).energy
+            - vmc.evaluate(system, ansatz, minus, cfg, jax.random.key(0)).energy
+        ) / 2e-5
         assert float(np.asarray(grad[mod][leaf])[idx]) == pytest.approx(fd, rel=1e-5, abs=1e-8)
 
 
@@ -275,8 +280,9 @@ def test_custom_method_by_import_path(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "custom.nc")
     for spec in ("examples.custom_method:LayerBalancedMagnitude", "examples.custom_method:taylor"):
         keys = run_protocol(TINY, store=store, method=spec, controls=("ticket",), n_rounds=1, progress=False)
-        assert keys == [CellKey(TINY, f"{spec}/imp-wr/rewind=trained", c, r, 0)
-                        for c, r in (("imp", 0), ("imp", 1), ("ticket", 1))]
+        assert keys == [
+            CellKey(TINY, f"{spec}/imp-wr/rewind=trained", c, r, 0) for c, r in (("imp", 0), ("imp", 1), ("ticket", 1))
+        ]
         rec = store.read_record(keys[1])
         assert rec["n_alive"] == 81 - int(np.rint(0.3 * 81)) and rec["diverged"] == 0
 

@@ -21,8 +21,8 @@ from lthbench.pruning.methods import (
     count_removed,
     method_name,
     prune,
-    remove_lowest,
     removal_counts,
+    remove_lowest,
     resolve_method,
 )
 
@@ -46,7 +46,9 @@ def setup(seed=0, exclude=("embed",)):
 def test_removal_counts_are_rint_of_p_alive():
     params, mask, prunable, _ = setup()
     assert removal_counts(mask, prunable, 0.12, "layer") == {
-        "net/~/linear_0/w": int(np.rint(0.12 * 30)), "net/~/linear_1/w": int(np.rint(0.12 * 35))}
+        "net/~/linear_0/w": int(np.rint(0.12 * 30)),
+        "net/~/linear_1/w": int(np.rint(0.12 * 35)),
+    }
     assert removal_counts(mask, prunable, 0.12, "global") == int(np.rint(0.12 * 65))
     for bad in (0.0, 1.0, -0.1, 1.5):
         with pytest.raises(LthbenchError):
@@ -182,8 +184,12 @@ def test_resolve_method_by_name_import_path_and_errors():
     m = resolve_method("lthbench.pruning.methods:Magnitude")
     assert callable(m) and method_name(m) == "magnitude"
     assert resolve_method("lthbench.pruning.methods:remove_lowest") is remove_lowest
-    for bad, msg in [("nope", "unknown pruning method"), ("no_such_module_xyz:F", "cannot import"),
-                     ("lthbench.pruning.methods:Nope", "no attribute"), ("lthbench.pruning.methods:SCOPES", "not callable")]:
+    for bad, msg in [
+        ("nope", "unknown pruning method"),
+        ("no_such_module_xyz:F", "cannot import"),
+        ("lthbench.pruning.methods:Nope", "no attribute"),
+        ("lthbench.pruning.methods:SCOPES", "not callable"),
+    ]:
         with pytest.raises(LthbenchError, match=msg) as info:
             resolve_method(bad)
         assert "\n" not in str(info.value)
@@ -200,17 +206,25 @@ def test_random_mask_control_preserves_per_layer_alive_counts():
     controls = make_controls(FakeAnsatz(), prunable)
     m_rand, theta = controls["random-mask"](imp, params, tree(9), jax.random.key(4))
     assert leaf_alive_counts(m_rand, prunable) == leaf_alive_counts(imp, prunable)
-    assert not all(np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(m_rand), jax.tree_util.tree_leaves(imp)))
+    assert not all(
+        np.array_equal(a, b) for a, b in zip(jax.tree_util.tree_leaves(m_rand), jax.tree_util.tree_leaves(imp))
+    )
     np.testing.assert_array_equal(m_rand["net/~/linear_0"]["b"], 1)
-    np.testing.assert_array_equal(theta["net/~/linear_0"]["w"], params["net/~/linear_0"]["w"] * m_rand["net/~/linear_0"]["w"])
+    np.testing.assert_array_equal(
+        theta["net/~/linear_0"]["w"], params["net/~/linear_0"]["w"] * m_rand["net/~/linear_0"]["w"]
+    )
     # ticket: original init under the IMP mask
     m_t, theta_t = controls["ticket"](imp, params, tree(9), jax.random.key(4))
     assert m_t is imp
-    np.testing.assert_array_equal(theta_t["net/~/linear_1"]["w"], params["net/~/linear_1"]["w"] * imp["net/~/linear_1"]["w"])
+    np.testing.assert_array_equal(
+        theta_t["net/~/linear_1"]["w"], params["net/~/linear_1"]["w"] * imp["net/~/linear_1"]["w"]
+    )
     # reinit: fresh init (depends on the key) under the IMP mask
     m_r, theta_r = controls["reinit"](imp, params, tree(9), jax.random.key(4))
     fresh = FakeAnsatz().init(jax.random.key(4))
-    np.testing.assert_array_equal(theta_r["net/~/linear_1"]["w"], fresh["net/~/linear_1"]["w"] * imp["net/~/linear_1"]["w"])
+    np.testing.assert_array_equal(
+        theta_r["net/~/linear_1"]["w"], fresh["net/~/linear_1"]["w"] * imp["net/~/linear_1"]["w"]
+    )
     assert alive_count(m_r, prunable) == alive_count(imp, prunable)
     with pytest.raises(LthbenchError, match="unknown control"):
         check_controls(("ticket", "lucky"))
@@ -231,12 +245,14 @@ def test_cell_keys_are_stable_and_distinct():
     k = cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "imp", 2, 0)
     again = cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "imp", 2, 0)
     np.testing.assert_array_equal(jax.random.key_data(k), jax.random.key_data(again))
-    others = [cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "imp", 3, 0),
-              cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "imp", 2, 1),
-              cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "ticket", 2, 0),
-              cell_key("tiny-tfim-3x3", "random/irp-wr/rewind=trained", "imp", 2, 0),
-              cell_key("tiny-toric-2", "magnitude/imp-wr/rewind=trained", "imp", 2, 0),
-              purpose_key(k, "train")]
+    others = [
+        cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "imp", 3, 0),
+        cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "imp", 2, 1),
+        cell_key("tiny-tfim-3x3", "magnitude/imp-wr/rewind=trained", "ticket", 2, 0),
+        cell_key("tiny-tfim-3x3", "random/irp-wr/rewind=trained", "imp", 2, 0),
+        cell_key("tiny-toric-2", "magnitude/imp-wr/rewind=trained", "imp", 2, 0),
+        purpose_key(k, "train"),
+    ]
     datas = {tuple(np.asarray(jax.random.key_data(x)).tolist()) for x in [k] + others}
     assert len(datas) == len(others) + 1
     assert stable_hash("ticket") == zlib.crc32(b"ticket")  # process-independent (unlike hash())
@@ -268,7 +284,10 @@ def test_method_specs_with_hyperparameters():
     from lthbench.pruning.methods import parse_method_spec
 
     assert parse_method_spec("synflow[iterations=20]") == ("synflow", {"iterations": 20})
-    assert parse_method_spec("pkg.mod:Name[b=true, a=0.5,c=word]") == ("pkg.mod:Name", {"a": 0.5, "b": True, "c": "word"})
+    assert parse_method_spec("pkg.mod:Name[b=true, a=0.5,c=word]") == (
+        "pkg.mod:Name",
+        {"a": 0.5, "b": True, "c": "word"},
+    )
     assert parse_method_spec("magnitude") == ("magnitude", {})
     m = resolve_method("synflow[iterations=20]")
     assert isinstance(m, SynFlow) and m.iterations == 20 and m is not METHODS["synflow"]
@@ -276,10 +295,19 @@ def test_method_specs_with_hyperparameters():
     # labels: sorted, canonical, defaults dropped; the same for the spec and for the object
     assert method_name("synflow[iterations=20]") == method_name(m) == "synflow[iterations=20]"
     assert method_name("synflow[iterations=10]") == "synflow"
-    assert method_name("lthbench.pruning.methods:SynFlow[iterations=3]") == "lthbench.pruning.methods:SynFlow[iterations=3]"
-    for bad, msg in [("synflow[iterations=20.5]", "must be int"), ("synflow[depth=2]", "valid: iterations"),
-                     ("magnitude[x=1]", "valid: none"), ("synflow[iterations=1,iterations=2]", "twice"),
-                     ("synflow[iterations]", "key=value"), ("synflow[iterations=0]", ">= 1"), (":Name", "package.module:Name")]:
+    assert (
+        method_name("lthbench.pruning.methods:SynFlow[iterations=3]")
+        == "lthbench.pruning.methods:SynFlow[iterations=3]"
+    )
+    for bad, msg in [
+        ("synflow[iterations=20.5]", "must be int"),
+        ("synflow[depth=2]", "valid: iterations"),
+        ("magnitude[x=1]", "valid: none"),
+        ("synflow[iterations=1,iterations=2]", "twice"),
+        ("synflow[iterations]", "key=value"),
+        ("synflow[iterations=0]", ">= 1"),
+        (":Name", "package.module:Name"),
+    ]:
         with pytest.raises(LthbenchError, match=msg) as info:
             resolve_method(bad)
         assert "\n" not in str(info.value)

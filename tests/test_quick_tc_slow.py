@@ -56,7 +56,7 @@ def imp_physics(ds, task=TASK, method=METHOD, seed=0):
                 # the ratio with each side moved by up to two error bars towards the other
                 a, b = v, float(err.sel(control="imp", round=r))
                 slack = 2 * (float(bar.sel(control="reinit", round=r)) + float(bar.sel(control="imp", round=r)))
-                closest = (max(a - slack, min(a, b)) if a > b else min(a + slack, max(a, b)))
+                closest = max(a - slack, min(a, b)) if a > b else min(a + slack, max(a, b))
                 out["reinit_ratio"].append((int(r), v / b, closest / b))
     if "random-mask" in controls:
         for r in plateau_rounds[::-1]:
@@ -83,7 +83,9 @@ def test_quick_toric_code_run(tmp_path):
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "lthbench", "run", TASK, "--seeds", "0", "--out", str(out), "--no-progress"],
-        capture_output=True, text=True, timeout=3 * BUDGET_S,
+        capture_output=True,
+        text=True,
+        timeout=3 * BUDGET_S,
     )
     elapsed = time.monotonic() - start
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -53,16 +53,30 @@ def test_gate_tasks_are_not_standard_tasks():
     for gt in cells.GATE_TASKS:
         assert gt.spec.id == f"gate-{gt.name}" and gt.spec.id not in standard
     assert {gt.name for gt in cells.GATE_TASKS if gt.monte_carlo} >= {"tfim3x3-mc", "toric2-mc"}
-    assert all(len(gt.seeds) >= 3 and len(gt.stat_seeds) >= 8 and not set(gt.seeds) & set(gt.stat_seeds)
-               for gt in cells.GATE_TASKS if gt.stat_seeds)
+    assert all(
+        len(gt.seeds) >= 3 and len(gt.stat_seeds) >= 8 and not set(gt.seeds) & set(gt.stat_seeds)
+        for gt in cells.GATE_TASKS
+        if gt.stat_seeds
+    )
 
 
 def test_fixed_key_comparison_is_two_sided_at_1e_10():
-    stored = {"t/imp@r0/s0:energy": -10.0, "t/imp@r0/s0:rel_error": 1e-3, "t/imp@r0/s0:n_alive": 0.0,
-              "t/imp@r1/s0:energy": -9.0, "t/imp@r0/s0:variance": math.nan, "other/imp@r0/s0:energy": 1.0}
+    stored = {
+        "t/imp@r0/s0:energy": -10.0,
+        "t/imp@r0/s0:rel_error": 1e-3,
+        "t/imp@r0/s0:n_alive": 0.0,
+        "t/imp@r1/s0:energy": -9.0,
+        "t/imp@r0/s0:variance": math.nan,
+        "other/imp@r0/s0:energy": 1.0,
+    }
     # rel_error (in [0, 1]) is compared absolutely: 1e-10 of it is 1e-10 relative of the energy
-    measured = {"t/imp@r0/s0:energy": -10.0 * (1 + 5e-11), "t/imp@r0/s0:rel_error": 1e-3 - 2e-10,
-                "t/imp@r0/s0:n_alive": 0.0, "t/imp@r0/s0:variance": math.nan, "t/imp@r2/s0:energy": -8.0}
+    measured = {
+        "t/imp@r0/s0:energy": -10.0 * (1 + 5e-11),
+        "t/imp@r0/s0:rel_error": 1e-3 - 2e-10,
+        "t/imp@r0/s0:n_alive": 0.0,
+        "t/imp@r0/s0:variance": math.nan,
+        "t/imp@r2/s0:energy": -8.0,
+    }
     v = {x["name"]: x for x in verdict.compare_values(measured, stored, tasks=["t"])}
     assert "other/imp@r0/s0:energy" not in v  # a task not run is not judged
     assert v["t/imp@r0/s0:energy"]["status"] == "ok"
@@ -78,8 +92,9 @@ def test_fixed_key_comparison_is_two_sided_at_1e_10():
 
 def test_a_moved_value_line_names_the_value_and_both_numbers():
     m, s = -9.12345679012345, -9.123456789
-    line = verdict.format_value_verdict(verdict.compare_values({"t/ticket@r2/s0:energy": m},
-                                                               {"t/ticket@r2/s0:energy": s})[0])
+    line = verdict.format_value_verdict(
+        verdict.compare_values({"t/ticket@r2/s0:energy": m}, {"t/ticket@r2/s0:energy": s})[0]
+    )
     assert line.startswith("MOVED t/ticket@r2/s0:energy: ") and "\n" not in line
     assert f"measured {m!r}" in line and f"stored {s!r}" in line and "change" in line
 
@@ -142,13 +157,30 @@ def test_update_rule():
 
 
 def test_update_writes_the_diff_of_numbers_into_history():
-    old = {"format": 2, "numerics_version": 1, "values": {"a/imp@r0/s0:energy": -1.0, "a/imp@r0/s0:n_alive": 9.0,
-                                                           "b/imp@r0/s0:energy": -2.0, "a/imp@r1/s0:energy": -3.0},
-           "history": [{"why": "first"}]}
+    old = {
+        "format": 2,
+        "numerics_version": 1,
+        "values": {
+            "a/imp@r0/s0:energy": -1.0,
+            "a/imp@r0/s0:n_alive": 9.0,
+            "b/imp@r0/s0:energy": -2.0,
+            "a/imp@r1/s0:energy": -3.0,
+        },
+        "history": [{"why": "first"}],
+    }
     new, entry = reference.updated_reference(
-        old, values={"a/imp@r0/s0:energy": -1.5, "a/imp@r0/s0:n_alive": 9.0, "a/ticket@r1/s0:energy": -4.0},
-        distributions={}, walls={"a": 1.0}, tasks=["a"], numerics_version=2, why="lr changed", command="cmd",
-        commit="abc", machine="m", platform_info={"backend": "cpu"})
+        old,
+        values={"a/imp@r0/s0:energy": -1.5, "a/imp@r0/s0:n_alive": 9.0, "a/ticket@r1/s0:energy": -4.0},
+        distributions={},
+        walls={"a": 1.0},
+        tasks=["a"],
+        numerics_version=2,
+        why="lr changed",
+        command="cmd",
+        commit="abc",
+        machine="m",
+        platform_info={"backend": "cpu"},
+    )
     assert entry["changed"] == [["a/imp@r0/s0:energy", -1.0, -1.5]]
     assert entry["added"] == [["a/ticket@r1/s0:energy", -4.0]] and entry["removed"] == [["a/imp@r1/s0:energy", -3.0]]
     assert new["values"]["b/imp@r0/s0:energy"] == -2.0  # a task not re-recorded is kept
@@ -189,7 +221,7 @@ def test_an_intended_change_names_each_moved_value_with_both_numbers(capsys):
     ref = reference.load_reference()
     assert regression.main(["--only", task, "--apply-mutation", "optimizer swap"]) == 1
     out, err = capsys.readouterr()
-    assert f"mutation 'optimizer swap'" in out
+    assert "mutation 'optimizer swap'" in out
     err = err.strip().splitlines()
     assert err[-1].startswith("accuracy gate:") and "change(s)" in err[-1]
     moved = [line for line in err[:-1] if line.startswith("MOVED")]

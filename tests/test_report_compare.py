@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_results import METHOD, synthetic_record
 
 from lthbench.compare import compare, format_comparison
 from lthbench.errors import LthbenchError
 from lthbench.report import curve, dense_level, make_report, surviving_filters
-from lthbench.results import CellKey, RunStore, records_to_dataset, save_dataset
-
-from test_results import METHOD, synthetic_record
+from lthbench.results import CellKey, RunStore
 
 
 def _toric_store(path, seeds=(0, 1, 2), method=METHOD, shift=0.0):
@@ -28,16 +27,31 @@ def _toric_store(path, seeds=(0, 1, 2), method=METHOD, shift=0.0):
                 mask.ravel()[alive[order[:k]]] = 0
             n_alive = int(mask.sum())
             err = 0.01 * (1 + rnd) + shift + 0.001 * seed
-            rec = synthetic_record(method=method, rnd=rnd, seed=seed, n_alive=n_alive, rho=n_alive / 18, energy=-18 + 18 * err,
-                                   density=n_alive / mask.size, rel_error=err, abs_error_per_spin=err,
-                                   fidelity_prev=np.nan if rnd == 0 else 0.9, m_z=0.1 * rnd)
+            rec = synthetic_record(
+                method=method,
+                rnd=rnd,
+                seed=seed,
+                n_alive=n_alive,
+                rho=n_alive / 18,
+                energy=-18 + 18 * err,
+                density=n_alive / mask.size,
+                rel_error=err,
+                abs_error_per_spin=err,
+                fidelity_prev=np.nan if rnd == 0 else 0.9,
+                m_z=0.1 * rnd,
+            )
             params = {"ffnn/~/linear": {"w": w0 * mask}}
             arts = {"params": params, "mask": {"ffnn/~/linear": {"w": mask.copy()}}}
             store.write(CellKey.from_record(rec), rec, arts)
             if rnd in (2, 4):
                 for control, factor in (("ticket", 1.0), ("reinit", 1.2), ("random-mask", 5.0)):
-                    crec = dict(rec, control=control, rel_error=err * factor, abs_error_per_spin=err * factor,
-                                energy=-18 + 18 * err * factor)
+                    crec = dict(
+                        rec,
+                        control=control,
+                        rel_error=err * factor,
+                        abs_error_per_spin=err * factor,
+                        energy=-18 + 18 * err * factor,
+                    )
                     store.write(CellKey.from_record(crec), crec, arts)
     return store
 
@@ -129,15 +143,20 @@ def test_report_overlays_methods_and_scans(tmp_path):
         task = f"tfim2d-{L}x{L}-k3.04438-ffnn-a8"
         kw = dict(task=task, n0=8 * L**4, n_rounds=10, n_spins=L * L, e_ref=-3.2 * L * L, sigma_rel=1e-6)
         recs += curve_records(err, **kw)
-        recs += curve_records(lambda n, s, r: 2 * err(n, s, r), method="mine/imp-wr/rewind=trained", **kw,
-                              diverged={(5, 1)})
+        recs += curve_records(
+            lambda n, s, r: 2 * err(n, s, r), method="mine/imp-wr/rewind=trained", **kw, diverged={(5, 1)}
+        )
     ds = dataset(recs)
     paths = make_report(ds, tmp_path / "figs", claims=False)
     names = sorted(p.name for p in paths)
     # one error figure per task holding both methods, plus the size-scan overlay
-    assert names == ["scan__L__tfim_3.04438_ffnn_8.0.png", "tfim2d-4x4-k3.04438-ffnn-a8__error.png",
-                     "tfim2d-4x4-k3.04438-ffnn-a8__observables.png", "tfim2d-5x5-k3.04438-ffnn-a8__error.png",
-                     "tfim2d-5x5-k3.04438-ffnn-a8__observables.png"]
+    assert names == [
+        "scan__L__tfim_3.04438_ffnn_8.0.png",
+        "tfim2d-4x4-k3.04438-ffnn-a8__error.png",
+        "tfim2d-4x4-k3.04438-ffnn-a8__observables.png",
+        "tfim2d-5x5-k3.04438-ffnn-a8__error.png",
+        "tfim2d-5x5-k3.04438-ffnn-a8__observables.png",
+    ]
     c = curve(ds, "tfim2d-4x4-k3.04438-ffnn-a8", "mine/imp-wr/rewind=trained", "imp")
     assert c.n_diverged == 1 and c.short[5] and not c.short[4]
 
@@ -163,9 +182,11 @@ def test_report_input_checks(tmp_path, capsys):
     afile.write_text("x")
     foreign = tmp_path / "foreign.nc"
     xr.Dataset({"x": ("t", np.arange(3.0))}).to_netcdf(foreign, engine="h5netcdf")
-    for argv, needle in ((["report", str(out), "--out", str(afile)], "is a file"),
-                         (["report", str(foreign), "--out", str(tmp_path / "f")], "not an lthbench results file"),
-                         (["claims", str(foreign)], "not an lthbench results file")):
+    for argv, needle in (
+        (["report", str(out), "--out", str(afile)], "is a file"),
+        (["report", str(foreign), "--out", str(tmp_path / "f")], "not an lthbench results file"),
+        (["claims", str(foreign)], "not an lthbench results file"),
+    ):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1, err

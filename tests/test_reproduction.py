@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from analysis_synth import curve_records, dataset
 
 from lthbench.baselines import BASELINE_DIR
 from lthbench.reproduction import BEGIN, END, datasets_in, generate, main
-
-from analysis_synth import curve_records, dataset
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reproduction.md"
 
@@ -44,6 +43,10 @@ def test_generator_write_and_check(tmp_path, capsys):
 
 def test_docs_reproduction_matches_shipped_baselines():
     if not datasets_in(BASELINE_DIR):
-        pytest.skip(f"no shipped baselines in {BASELINE_DIR} yet (issue #12 item 3 has not run them); "
-                    "the generator itself is tested on a synthetic directory above")
-    assert main(["--check", str(DOC)]) == 0, "docs/reproduction.md is stale: python -m lthbench.reproduction --write docs/reproduction.md"
+        pytest.skip(
+            f"no shipped baselines in {BASELINE_DIR} yet (issue #12 item 3 has not run them); "
+            "the generator itself is tested on a synthetic directory above"
+        )
+    assert main(["--check", str(DOC)]) == 0, (
+        "docs/reproduction.md is stale: python -m lthbench.reproduction --write docs/reproduction.md"
+    )

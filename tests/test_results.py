@@ -33,13 +33,31 @@ def synthetic_record(task="toric-3-ffnn-a8-quick", method=METHOD, control="imp",
     e_ref = -18.0
     energy = e_ref * (1 - 0.01 * (1 + rnd) ** 1.5) - 0.001 * seed
     rec = {
-        "task": task, "method": method, "control": control, "round": rnd, "seed": seed,
-        "n_alive": n_alive, "n_prunable": n_prunable, "density": n_alive / n_prunable,
-        "rho": n_alive / n_spins, "energy": energy, "energy_sigma": 0.0, "variance": 0.1 / (1 + rnd),
-        "rel_error": abs(energy - e_ref) / abs(e_ref), "abs_error_per_spin": abs(energy - e_ref) / n_spins,
-        "v_score": n_spins * 0.1 / energy**2, "fidelity_prev": None if rnd == 0 else 0.99,
-        "fidelity_exact": 0.98, "m_z": 0.0, "m_x": 0.5, "wall_time": 1.5, "samples_per_s": 1e5,
-        "diverged": False, "reference_energy": e_ref, "reference_source": "analytic: -2 L^2", "n_spins": n_spins,
+        "task": task,
+        "method": method,
+        "control": control,
+        "round": rnd,
+        "seed": seed,
+        "n_alive": n_alive,
+        "n_prunable": n_prunable,
+        "density": n_alive / n_prunable,
+        "rho": n_alive / n_spins,
+        "energy": energy,
+        "energy_sigma": 0.0,
+        "variance": 0.1 / (1 + rnd),
+        "rel_error": abs(energy - e_ref) / abs(e_ref),
+        "abs_error_per_spin": abs(energy - e_ref) / n_spins,
+        "v_score": n_spins * 0.1 / energy**2,
+        "fidelity_prev": None if rnd == 0 else 0.99,
+        "fidelity_exact": 0.98,
+        "m_z": 0.0,
+        "m_x": 0.5,
+        "wall_time": 1.5,
+        "samples_per_s": 1e5,
+        "diverged": False,
+        "reference_energy": e_ref,
+        "reference_source": "analytic: -2 L^2",
+        "n_spins": n_spins,
     }
     rec.update(over)
     return rec
@@ -117,9 +135,24 @@ def test_dataset_schema_and_netcdf_roundtrip(tmp_path):
     ds = records_to_dataset(recs, PROVENANCE)
     assert ds["energy"].dims == ("task", "method", "control", "round", "seed")
     assert list(ds["control"].values) == ["imp", "ticket", "reinit", "random-mask"]
-    for name in ("energy", "energy_sigma", "variance", "rel_error", "abs_error_per_spin", "v_score",
-                 "fidelity_prev", "fidelity_exact", "m_z", "m_x", "n_alive", "density", "rho",
-                 "wall_time", "samples_per_s", "diverged"):
+    for name in (
+        "energy",
+        "energy_sigma",
+        "variance",
+        "rel_error",
+        "abs_error_per_spin",
+        "v_score",
+        "fidelity_prev",
+        "fidelity_exact",
+        "m_z",
+        "m_x",
+        "n_alive",
+        "density",
+        "rho",
+        "wall_time",
+        "samples_per_s",
+        "diverged",
+    ):
         assert name in ds and "units" in ds[name].attrs
     assert ds["reference_energy"].sel(task="toric-3-ffnn-a8-quick") == -18.0
     assert str(ds["reference_source"].values[0]).startswith("analytic")

@@ -14,7 +14,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 
-SCRIPT = r'''
+SCRIPT = r"""
 import dataclasses, json
 import jax, numpy as np
 import lthbench
@@ -51,18 +51,22 @@ for mode in ("mc", "exact"):
                              "params": leaves(b)},
                  "params_devices": len(jax.tree_util.tree_leaves(b.params)[0].sharding.device_set)}
 print("RESULT " + json.dumps(out))
-'''
+"""
 
 
 def test_sharded_training_on_two_host_devices_matches_single_device(tmp_path):
     script = tmp_path / "shard_check.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2", "JAX_PLATFORMS": "cpu",
-           "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "XLA_FLAGS": "--xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONPATH": str(REPO),
+    }
     proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1]
-    out = json.loads(line[len("RESULT "):])
+    out = json.loads(line[len("RESULT ") :])
     assert out["n_devices"] == 2
     # both trainings placed the 16 chains as 8 per device (devices 0 and 1)
     assert out["chain_shards"] == [[[0, 8, 9], [1, 8, 9]]] * 2

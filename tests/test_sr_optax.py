@@ -121,8 +121,10 @@ def test_keep_pruned_without_mask_is_identity_and_sr_ignores_foreign_extra_args(
 
 
 def test_importing_sr_does_not_load_the_trainer():
-    code = ("import sys, lthbench.vmc.sr; bad = [m for m in sys.modules if m.startswith('lthbench.vmc.') and "
-            "m.split('.')[-1] in ('trainer', 'step', 'programs', 'estimators', 'batched')]; print(bad); "
-            "sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, lthbench.vmc.sr; bad = [m for m in sys.modules if m.startswith('lthbench.vmc.') and "
+        "m.split('.')[-1] in ('trainer', 'step', 'programs', 'estimators', 'batched')]; print(bad); "
+        "sys.exit(1 if bad else 0)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

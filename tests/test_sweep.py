@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from lthbench import sweep
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
 from lthbench.pruning import run_protocol
 from lthbench.results import CellKey, RunStore
-from lthbench import sweep
 
 TINY = "tiny-tfim-3x3"
 VOLATILE = ("wall_time", "samples_per_s")
@@ -68,8 +68,15 @@ def write_spec(path: Path, methods=("magnitude",)) -> Path:
 
 
 def test_spec_product_patterns_and_errors(tmp_path):
-    spec = sweep.parse_spec({"tasks": ["tfim2d-*x*-k3.04438-ffnn-a8"], "methods": ["magnitude", "random"],
-                             "protocols": ["imp-wr", "imp-ct"], "rewind": ["trained", "init"], "seeds": [0, 2]})
+    spec = sweep.parse_spec(
+        {
+            "tasks": ["tfim2d-*x*-k3.04438-ffnn-a8"],
+            "methods": ["magnitude", "random"],
+            "protocols": ["imp-wr", "imp-ct"],
+            "rewind": ["trained", "init"],
+            "seeds": [0, 2],
+        }
+    )
     tasks = {c.task for c in spec.chains}
     assert tasks == {f"tfim2d-{L}x{L}-k3.04438-ffnn-a8" for L in range(4, 11)}
     # per task: 2 methods x (imp-wr x 2 rewinds + imp-ct once) x 2 seeds
@@ -78,9 +85,15 @@ def test_spec_product_patterns_and_errors(tmp_path):
     assert {c.rewind for c in spec.chains if c.protocol == "imp-ct"} == {"trained"}
     quick = sweep.parse_spec({"tasks": "toric-3-ffnn-a8", "quick": True, "controls": "none"})
     assert [(c.task, c.controls) for c in quick.chains] == [("toric-3-ffnn-a8-quick", ())]
-    for bad in ({"methods": ["magnitude"]}, {"tasks": ["nope-*"]}, {"tasks": [TINY], "colour": 1},
-                {"tasks": [TINY], "rounds": 0}, {"tasks": [TINY], "protocols": ["imp-xx"]},
-                {"tasks": [TINY], "seeds": "2-1"}, {"tasks": [TINY], "controls": ["ticket", "bogus"]}):
+    for bad in (
+        {"methods": ["magnitude"]},
+        {"tasks": ["nope-*"]},
+        {"tasks": [TINY], "colour": 1},
+        {"tasks": [TINY], "rounds": 0},
+        {"tasks": [TINY], "protocols": ["imp-xx"]},
+        {"tasks": [TINY], "seeds": "2-1"},
+        {"tasks": [TINY], "controls": ["ticket", "bogus"]},
+    ):
         with pytest.raises(LthbenchError):
             sweep.parse_spec(bad)
     bad_toml = tmp_path / "bad.toml"
@@ -148,8 +161,9 @@ def test_batched_controls_give_the_unbatched_cells(tmp_path, reference):
     want = {k: v for k, v in reference.items() if k.method == MAG and k.seed == 0}
     got = records(RunStore(out, create=False))
     assert_same(got, want, rtol=1e-9)
-    assert any(got[k]["energy"] != got[CellKey(TINY, MAG, "imp", k.round, 0)]["energy"] for k in got
-               if k.control != "imp")  # controls are real trainings, not copies
+    assert any(
+        got[k]["energy"] != got[CellKey(TINY, MAG, "imp", k.round, 0)]["energy"] for k in got if k.control != "imp"
+    )  # controls are real trainings, not copies
 
 
 def test_local_cluster_sweep_matches_inprocess_and_survives_a_killed_worker(tmp_path, reference):
@@ -159,6 +173,7 @@ def test_local_cluster_sweep_matches_inprocess_and_survives_a_killed_worker(tmp_
     killed = []
     ran_in = {}  # dask key of each cell -> pid of the process that finished it
     with sweep.local_cluster(2, threads_per_worker=1) as cluster, distributed.Client(cluster) as client:
+
         def on_cell(info):
             ran_in[f"lthbench-cell-{CellKey.from_record(info['key']).stem}"] = info["pid"]
             if killed:
@@ -188,9 +203,23 @@ def test_killed_sweep_rerun_computes_only_the_missing_cells(tmp_path, reference)
     out = tmp_path / "killed.nc"
     cells = Path(f"{out}.cells")
     env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.Popen([sys.executable, "-m", "lthbench", "sweep", str(spec_path), "--out", str(out),
-                             "--scheduler", "inprocess", "--no-progress"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lthbench",
+            "sweep",
+            str(spec_path),
+            "--out",
+            str(out),
+            "--scheduler",
+            "inprocess",
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if cells.is_dir() and len(list(cells.glob("[!.]*.json"))) >= 6:
@@ -219,18 +248,28 @@ def test_spec_methods_with_kwargs_and_budget_overrides():
     from lthbench.pruning.protocols import chain_fingerprint
     from lthbench.tasks import get_task
 
-    spec = sweep.parse_spec({"tasks": [TINY, {"id": "tiny-toric-2", "dense_steps": 7, "rounds": 2}],
-                             "methods": ["synflow[iterations=20]", {"name": "synflow", "kwargs": {"iterations": 20}},
-                                         {"name": "synflow", "kwargs": {"iterations": 10}}],
-                             "round_steps": 3, "controls": "none"})
+    spec = sweep.parse_spec(
+        {
+            "tasks": [TINY, {"id": "tiny-toric-2", "dense_steps": 7, "rounds": 2}],
+            "methods": [
+                "synflow[iterations=20]",
+                {"name": "synflow", "kwargs": {"iterations": 20}},
+                {"name": "synflow", "kwargs": {"iterations": 10}},
+            ],
+            "round_steps": 3,
+            "controls": "none",
+        }
+    )
     labels = {sweep.chain_label(c) for c in spec.chains}
     assert labels == {"synflow[iterations=20]/imp-wr/rewind=trained", "synflow/imp-wr/rewind=trained"}
     by_task = {c.task: c for c in spec.chains}
     tiny, toric = sweep.chain_task(by_task[TINY]), sweep.chain_task(by_task["tiny-toric-2"])
     assert (tiny.dense_steps, tiny.round_steps) == (get_task(TINY).dense_steps, 3)
     assert (toric.dense_steps, toric.round_steps, by_task["tiny-toric-2"].n_rounds) == (7, 3, 2)
-    assert chain_fingerprint(tiny, "magnitude", "imp-wr", "trained")[3] != \
-        chain_fingerprint(get_task(TINY), "magnitude", "imp-wr", "trained")[3]
+    assert (
+        chain_fingerprint(tiny, "magnitude", "imp-wr", "trained")[3]
+        != chain_fingerprint(get_task(TINY), "magnitude", "imp-wr", "trained")[3]
+    )
     cells = sweep.plan([c for c in spec.chains if c.task == "tiny-toric-2"][:1])
     assert len(cells) == 3  # 2 rounds from the task table, no controls
 
@@ -289,8 +328,9 @@ def test_user_plugin_runs_on_a_local_dask_cluster(tmp_path, monkeypatch):
     plugdir.mkdir()
     (plugdir / "sweep_plugin_mod.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(plugdir))
-    spec = sweep.parse_spec({"tasks": [TINY], "methods": ["sweep_plugin_mod:Sharp[power=2]"], "controls": "none",
-                             "rounds": 1})
+    spec = sweep.parse_spec(
+        {"tasks": [TINY], "methods": ["sweep_plugin_mod:Sharp[power=2]"], "controls": "none", "rounds": 1}
+    )
     out = tmp_path / "plugin.nc"
     with sweep.local_cluster(2, threads_per_worker=1) as cluster, distributed.Client(cluster) as client:
         report = sweep.run_sweep(spec, str(out), client=client, progress=False)
@@ -333,7 +373,7 @@ def test_plugin_paths_cover_packages_and_files(tmp_path, monkeypatch):
 
     client = Capture()
     sweep.upload_plugins(client, [pkg.resolve()])
-    (name, data), = client.files
+    ((name, data),) = client.files
     import io
 
     assert name == "plugpkg_x.zip"

@@ -1,7 +1,7 @@
 """The operator objects against Hamiltonians built independently from Pauli matrices (Kronecker
 products), and `connected()` against every non-zero of the sparse matrix (property-based)."""
 
-from functools import lru_cache, reduce
+from functools import cache, reduce
 
 import numpy as np
 import pytest
@@ -71,7 +71,7 @@ def _dense_toric(L, hx, hz):
     return H
 
 
-@lru_cache(maxsize=None)
+@cache
 def _dense(system_id):
     system = system_from_id(system_id)
     p = system.params
@@ -91,8 +91,9 @@ def test_sparse_matrix_equals_kronecker_hamiltonian(system_id):
 def test_matrix_free_operator_equals_sparse_matrix(system_id):
     system = system_from_id(system_id)
     x = np.random.default_rng(0).normal(size=2**system.n_spins)
-    np.testing.assert_allclose(hamiltonian_operator(system).matvec(x), sparse_hamiltonian(system) @ x,
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        hamiltonian_operator(system).matvec(x), sparse_hamiltonian(system) @ x, rtol=1e-12, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("system_id", ["tfim2d-3x3-obc-k1.5", "tfim1d-6-pbc-k0.5", "toric-2"])
@@ -111,7 +112,7 @@ def test_sector_block_is_the_projected_hamiltonian(system_id, sector):
     np.testing.assert_allclose(op.matvec(x), block @ x, atol=1e-12)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _csr(system_id):
     return sparse_hamiltonian(system_from_id(system_id)).tocsc()
 
@@ -144,7 +145,7 @@ def test_uniform_state_energy(system_id):
     Rayleigh quotient of the dense Hamiltonian."""
     system = system_from_id(system_id)
     p, n = system.params, system.n_spins
-    closed = -p["kappa"] * n if system.kind == "tfim" else -p["L"] ** 2 - p["hx"] * n
+    closed = -p["kappa"] * n if system.kind == "tfim" else -(p["L"] ** 2) - p["hx"] * n
     assert system.uniform_state_energy() == pytest.approx(closed, rel=1e-12)
     if n <= 12:
         plus = np.full(2**n, 2.0 ** (-n / 2))
@@ -173,10 +174,21 @@ def test_every_star_commutes_with_every_plaquette():
                 assert len(set(star) & set(plaquette)) % 2 == 0
 
 
-@pytest.mark.parametrize("bad", [
-    "tfim2d-4x4-obc", "tfim3d-4x4x4-obc-k1", "tfim2d-4-obc-k1", "tfim2d--4x4-obc-k1", "tfim1d-0-obc-k1",
-    "tfim2d-4x4-obc-knan", "tfim2d-4x4-obc-kinf", "toric-1", "toric-3-hxnan", "ising-4",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "tfim2d-4x4-obc",
+        "tfim3d-4x4x4-obc-k1",
+        "tfim2d-4-obc-k1",
+        "tfim2d--4x4-obc-k1",
+        "tfim1d-0-obc-k1",
+        "tfim2d-4x4-obc-knan",
+        "tfim2d-4x4-obc-kinf",
+        "toric-1",
+        "toric-3-hxnan",
+        "ising-4",
+    ],
+)
 def test_bad_system_ids_raise_one_line_errors(bad):
     from lthbench.errors import LthbenchError
 

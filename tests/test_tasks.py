@@ -79,14 +79,18 @@ def test_every_task_id_is_pinned_to_its_spec():
     """An id is never silently repurposed: each id's spec hash is committed in task_spec_hashes.json."""
     pinned = json.loads(HASHES.read_text())
     registered = {t.id: spec_hash(t) for t in list_tasks()}
-    how = ("Task ids are stable (results files refer to them): register the changed spec under a NEW id "
-           "(e.g. another suffix) and keep the old one. Only if the id never produced a result anyone kept, "
-           "re-pin it with `lthbench tasks --spec-hashes > tests/task_spec_hashes.json` and say so in the commit.")
+    how = (
+        "Task ids are stable (results files refer to them): register the changed spec under a NEW id "
+        "(e.g. another suffix) and keep the old one. Only if the id never produced a result anyone kept, "
+        "re-pin it with `lthbench tasks --spec-hashes > tests/task_spec_hashes.json` and say so in the commit."
+    )
     changed = sorted(i for i, h in registered.items() if i in pinned and pinned[i] != h)
     assert not changed, f"spec of task id(s) {', '.join(changed)} changed. {how}"
     unpinned = sorted(set(registered) - set(pinned))
-    assert not unpinned, (f"new task id(s) {', '.join(unpinned)} have no pinned spec hash: add them with "
-                          "`lthbench tasks --spec-hashes > tests/task_spec_hashes.json`")
+    assert not unpinned, (
+        f"new task id(s) {', '.join(unpinned)} have no pinned spec hash: add them with "
+        "`lthbench tasks --spec-hashes > tests/task_spec_hashes.json`"
+    )
     removed = sorted(set(pinned) - set(registered))
     assert not removed, f"task id(s) {', '.join(removed)} were removed; ids are never removed. {how}"
 
@@ -112,8 +116,11 @@ def test_schedule_counts_follow_the_removal_rule():
 
 def test_paper_schedules_and_where_they_stop():
     """Issue 12's rounds per paper task, controls every 3rd round, and each description's stop point."""
-    listed = {f"tfim2d-10x10-k{k}-ffnn-a{a}": n for k in ("0.1", "1", "2", "3.04438", "4", "5", "6")
-              for a, n in (("5", 65), ("2.5", 60), ("1", 54))}
+    listed = {
+        f"tfim2d-10x10-k{k}-ffnn-a{a}": n
+        for k in ("0.1", "1", "2", "3.04438", "4", "5", "6")
+        for a, n in (("5", 65), ("2.5", 60), ("1", 54))
+    }
     listed.update({f"tfim2d-{L}x{L}-k3.04438-ffnn-a8": n for L, n in zip(range(4, 11), (51, 58, 64, 69, 65, 74, 74))})
     listed.update({"tfim2d-10x10-k3.04438-cnn": 31, "tfim2d-10x10-k3.04438-rescnn-f16-b4": 43})
     listed.update({f"toric-3-ffnn-a{a}": n for a, n in (("4", 47), ("8", 53), ("16", 58), ("32", 64))})
@@ -143,8 +150,9 @@ def test_chain_ends_at_the_first_round_that_would_remove_nothing(tmp_path):
     from lthbench.pruning import run_protocol
     from lthbench.results import RunStore
 
-    t = dataclasses.replace(get_task("tiny-tfim-3x3"), id="tiny-stop", n_rounds=30, control_every=0,
-                            dense_steps=2, round_steps=1)
+    t = dataclasses.replace(
+        get_task("tiny-tfim-3x3"), id="tiny-stop", n_rounds=30, control_every=0, dense_steps=2, round_steps=1
+    )
     assert t.last_round() == 11 and t.control_rounds() == []
     store = RunStore(tmp_path / "r.nc")
     keys = run_protocol(t, controls=(), store=store, progress=False)
@@ -153,8 +161,17 @@ def test_chain_ends_at_the_first_round_that_would_remove_nothing(tmp_path):
 
 
 def test_control_rounds_and_steps():
-    t = TaskSpec(id="x", system_id="toric-2", net="ffnn", net_hyper=(("alpha", 1.0),), dense_steps=10,
-                 round_steps=2, n_rounds=7, control_every=3, n_eval_steps=0)
+    t = TaskSpec(
+        id="x",
+        system_id="toric-2",
+        net="ffnn",
+        net_hyper=(("alpha", 1.0),),
+        dense_steps=10,
+        round_steps=2,
+        n_rounds=7,
+        control_every=3,
+        n_eval_steps=0,
+    )
     assert t.control_rounds() == [3, 6, 7]
     assert t.control_rounds(2) == [2]
     assert total_steps(t) == 10 + 7 * 2 + 9 * 10
@@ -195,8 +212,12 @@ CPU = "-cpu"
 def test_cpu_family_covers_every_figure_entry():
     cpu = {t.id: t for t in list_tasks() if t.id.endswith(CPU)}
     kc = "3.04438"
-    fig1 = [f"tfim2d-4x4-k{kc}-ffnn-a5-cpu", f"tfim2d-4x4-k{kc}-cnn-cpu", f"tfim2d-4x4-k{kc}-rescnn-f4-b2-cpu",
-            f"tfim2d-5x5-k{kc}-ffnn-a5-cpu"]
+    fig1 = [
+        f"tfim2d-4x4-k{kc}-ffnn-a5-cpu",
+        f"tfim2d-4x4-k{kc}-cnn-cpu",
+        f"tfim2d-4x4-k{kc}-rescnn-f4-b2-cpu",
+        f"tfim2d-5x5-k{kc}-ffnn-a5-cpu",
+    ]
     fig2 = [f"tfim2d-4x4-k{k}-ffnn-a{a}-cpu" for k in ("0.1", "1", "2", kc, "4", "5", "6") for a in ("1", "2.5", "5")]
     fig3 = [f"tfim2d-{L}x{L}-k{kc}-ffnn-a8-cpu" for L in (4, 5, 6)]
     fig4 = [f"toric-3-ffnn-a{a}-cpu" for a in ("4", "8", "16", "32")]
@@ -204,9 +225,17 @@ def test_cpu_family_covers_every_figure_entry():
     with_controls = set(fig1) | {"toric-3-ffnn-a8-cpu"}  # Fig 2's alpha 5 at kappa_c is Fig 1's task
     for tid, t in cpu.items():
         assert t.control_every == (6 if tid in with_controls else 0), tid
-        assert (t.n_samples, t.n_chains, t.learning_rate, t.sr_shift) == (1024, 16, 0.001 if "-cnn" in tid else 0.008, 1e-3)
+        assert (t.n_samples, t.n_chains, t.learning_rate, t.sr_shift) == (
+            1024,
+            16,
+            0.001 if "-cnn" in tid else 0.008,
+            1e-3,
+        )
         assert t.prune_fraction == (0.05 if "-cnn" in tid else 0.12)
-        assert f"{t.dense_steps} dense + {t.round_steps} per round" in t.description and "cut vs the paper" in t.description
+        assert (
+            f"{t.dense_steps} dense + {t.round_steps} per round" in t.description
+            and "cut vs the paper" in t.description
+        )
     for tid in fig4:
         assert (cpu[tid].dense_steps, cpu[tid].round_steps) == (2000, 200)  # the paper's toric-code budget
     assert cpu[f"tfim2d-6x6-k{kc}-ffnn-a8-cpu"].reference == "tfim2d-6x6-obc-k3.04438"  # the refs' DMRG row
@@ -239,7 +268,12 @@ def test_cost_model_matches_the_committed_measurements():
             ratio = case[label]["cpu_seconds_per_step"] / step_seconds(t, n_alive)
             assert 1 / MODEL_FACTOR <= ratio <= MODEL_FACTOR, (case["task"], label, ratio)
     for chain in report.get("chains", []):
-        t = dataclasses.replace(get_task(chain["task"]), dense_steps=chain["dense_steps"],
-                                round_steps=chain["round_steps"], n_rounds=chain["rounds"], control_every=6)
+        t = dataclasses.replace(
+            get_task(chain["task"]),
+            dense_steps=chain["dense_steps"],
+            round_steps=chain["round_steps"],
+            n_rounds=chain["rounds"],
+            control_every=6,
+        )
         ratio = chain["cpu_seconds"] / estimated_cost(t)["seconds"]
         assert 1 / MODEL_FACTOR <= ratio <= MODEL_FACTOR, (chain["task"], ratio)

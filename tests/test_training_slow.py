@@ -58,16 +58,19 @@ def test_paper_settings_reach_target(system, alpha, n_steps, star, bound):
     e0 = ground_energy(system)
     ansatz = make_ansatz("ffnn", system, alpha=alpha)
     params = ansatz.init(jax.random.key(0))
-    cfg = TrainConfig(n_steps=n_steps, n_samples=1024, n_chains=16, learning_rate=0.008, sr_shift=1e-3,
-                      star_flip_prob=star)
+    cfg = TrainConfig(
+        n_steps=n_steps, n_samples=1024, n_chains=16, learning_rate=0.008, sr_shift=1e-3, star_flip_prob=star
+    )
     res = train(system, ansatz, params, None, cfg, jax.random.key(1))
     rel = abs(res.energy - e0) / abs(e0)
     # The trained state's exact energy (a full sum over the 2^N configurations): no sampling noise.
     exact = evaluate(system, ansatz, res.params, TrainConfig(n_steps=0, exact=True), jax.random.key(2))
     rel_exact = abs(exact.energy - e0) / abs(e0)
-    print(f"\n{system.id} ffnn alpha={alpha}: E={res.energy:.6f} +- {res.energy_sigma:.1e} (E0={e0:.6f}) "
-          f"rel.err={rel:.2e}, exact <H> of the trained state {exact.energy:.6f}: rel.err={rel_exact:.2e}, "
-          f"var={res.variance:.2e} wall={res.wall_time:.1f}s ({res.seconds_per_step * 1e3:.1f} ms/step)")
+    print(
+        f"\n{system.id} ffnn alpha={alpha}: E={res.energy:.6f} +- {res.energy_sigma:.1e} (E0={e0:.6f}) "
+        f"rel.err={rel:.2e}, exact <H> of the trained state {exact.energy:.6f}: rel.err={rel_exact:.2e}, "
+        f"var={res.variance:.2e} wall={res.wall_time:.1f}s ({res.seconds_per_step * 1e3:.1f} ms/step)"
+    )
     assert not res.diverged
     # The reported energy is a Monte Carlo estimate: it agrees with the exact one within 4 error bars.
     assert abs(res.energy - exact.energy) <= 4 * res.energy_sigma
@@ -83,7 +86,9 @@ def test_cg_solver_trains_as_well_as_cholesky():
 
     out = run_all(1000, [0, 1, 2], 1e-5, None)
     for task, r in out.items():
-        print(f"\n{task}: dE {r['dE']}, mean {r['mean_dE']:.2e} +- {r['sigma']:.1e}; rel. errors Cholesky "
-              f"{r['rel_cholesky']}, CG {r['rel_cg']}")
+        print(
+            f"\n{task}: dE {r['dE']}, mean {r['mean_dE']:.2e} +- {r['sigma']:.1e}; rel. errors Cholesky "
+            f"{r['rel_cholesky']}, CG {r['rel_cg']}"
+        )
         assert r["agree"], (task, r)
         assert max(r["rel_cg"]) <= 10 * max(r["rel_cholesky"]) + 1e-5

@@ -10,8 +10,10 @@ from lthbench.masks import full_mask
 from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc.estimate import chain_statistics, local_energies, single_flip_log_ratios
+from lthbench.vmc.qgt import flat_jacobian as _flat_jacobian
+from lthbench.vmc.qgt import single_layer_gram as _single_layer_gram
+from lthbench.vmc.qgt import single_layer_xt as _single_layer_xt
 from lthbench.vmc.sr import dedup_buckets, sample_space_residual, solve, unique_samples
-from lthbench.vmc.qgt import flat_jacobian as _flat_jacobian, single_layer_gram as _single_layer_gram, single_layer_xt as _single_layer_xt
 
 SYSTEMS = [tfim((4, 4), 3.04438), toric(3, hx=0.3), toric(2, hx=0.1, hz=0.2)]
 
@@ -32,7 +34,8 @@ def test_fast_path_equals_generic(system, net):
     np.testing.assert_allclose(
         single_flip_log_ratios(ansatz, params, spins, fast=True),
         single_flip_log_ratios(ansatz, params, spins, fast=False),
-        rtol=1e-12, atol=1e-12,
+        rtol=1e-12,
+        atol=1e-12,
     )
 
 

@@ -40,7 +40,9 @@ def test_exact_energy_matches_dense_matrix(system, net, hyper, scale):
     ansatz = make_ansatz(net, system, **hyper)
     params = scaled(ansatz, jax.random.key(7), scale)
     h = dense_hamiltonian(system)
-    psi = np.exp(np.asarray(ansatz.log_psi(params, system.spins_of_codes(np.arange(2**system.n_spins))), dtype=np.float64))
+    psi = np.exp(
+        np.asarray(ansatz.log_psi(params, system.spins_of_codes(np.arange(2**system.n_spins))), dtype=np.float64)
+    )
     psi /= np.linalg.norm(psi)
     expected = psi @ h @ psi
     ev = evaluate(system, ansatz, params, EXACT, jax.random.key(0))
@@ -51,7 +53,9 @@ def test_exact_energy_matches_dense_matrix(system, net, hyper, scale):
     z = system.spins_of_codes(np.arange(2**system.n_spins))
     assert abs(ev.m_z - psi**2 @ z.mean(axis=1)) < 1e-4
     # M_x = mean_i <X_i>
-    mx = np.mean([psi @ psi[np.arange(2**system.n_spins) ^ (1 << (system.n_spins - 1 - i))] for i in range(system.n_spins)])
+    mx = np.mean(
+        [psi @ psi[np.arange(2**system.n_spins) ^ (1 << (system.n_spins - 1 - i))] for i in range(system.n_spins)]
+    )
     assert abs(ev.m_x - mx) < 1e-4
     assert ev.v_score == pytest.approx(system.n_spins * ev.variance / ev.energy**2)
 

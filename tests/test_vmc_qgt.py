@@ -42,7 +42,11 @@ def _dense_x(ansatz, params, mask, spins, weights):
 def test_khatri_rao_matvecs_equal_the_dense_jacobian(net, hyper, density, weighting):
     ansatz, params, mask = _net(net, hyper, density)
     spins = _spins(48)
-    w = jnp.full((48,), 1 / 48) if weighting == "uniform" else jax.nn.softmax(jax.random.normal(jax.random.key(2), (48,)))
+    w = (
+        jnp.full((48,), 1 / 48)
+        if weighting == "uniform"
+        else jax.nn.softmax(jax.random.normal(jax.random.key(2), (48,)))
+    )
     kr = khatri_rao_jacobian(ansatz, params, mask, spins, w)
     x = _dense_x(ansatz, params, mask, spins, w)
     n_params = x.shape[1]

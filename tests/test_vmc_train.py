@@ -14,7 +14,6 @@ from lthbench.vmc.programs import programs
 from lthbench.vmc.qgt import alive_cap
 
 
-
 def _scaled(ansatz, seed, scale):
     return jax.tree_util.tree_map(lambda x: x * scale, ansatz.init(jax.random.key(seed)))
 
@@ -108,7 +107,9 @@ def test_every_ansatz_trains_in_monte_carlo_mode(net, hyper, optimizer, shift):
     system = tfim((3, 3), 3.04438)
     ansatz = make_ansatz(net, system, **hyper)
     params = ansatz.init(jax.random.key(0))
-    cfg = TrainConfig(n_steps=30, n_samples=128, learning_rate=0.01, optimizer=optimizer, sr_shift=shift, n_eval_steps=2)
+    cfg = TrainConfig(
+        n_steps=30, n_samples=128, learning_rate=0.01, optimizer=optimizer, sr_shift=shift, n_eval_steps=2
+    )
     res = train(system, ansatz, params, None, cfg, jax.random.key(1))
     assert not res.diverged and res.n_steps_done == 30
     assert np.isfinite(res.energy)
@@ -126,8 +127,9 @@ def test_a_short_run_is_a_prefix_of_a_long_one():
     np.testing.assert_array_equal(short.energy_history, long.energy_history[:7])
 
 
-@pytest.mark.parametrize("exact,n_samples", [(False, 256), (False, 64), (True, 256)],
-                         ids=["mc-parameter-space", "mc-sample-space", "exact"])
+@pytest.mark.parametrize(
+    "exact,n_samples", [(False, 256), (False, 64), (True, 256)], ids=["mc-parameter-space", "mc-sample-space", "exact"]
+)
 def test_sr_over_alive_parameters_equals_sr_over_all(exact, n_samples):
     """A sparse mask solves SR over the alive parameters only (`alive_cap`): the same trajectory as
     the full solve (sample space for MC, the full exact QGT in exact mode), to rounding."""
@@ -155,7 +157,7 @@ def test_alive_cap_buckets():
     assert cap(100, 2592) == 128 and cap(129, 2592) == 192 and cap(1814, 2592) == 2048
     assert cap(2100, 2592) == 0  # the bucket (3072) is not below the parameter count
     assert cap(600, 640) == 0 and cap(2592, 2592) == 0
-    assert cap(5000, 2 ** 20) == 6144
+    assert cap(5000, 2**20) == 6144
 
 
 @pytest.mark.parametrize("exact", [False, True], ids=["mc", "exact"])

@@ -18,7 +18,17 @@ from ..errors import LthbenchError, one_line
 
 # Subcommand modules, in the order `lthbench --help` lists them. A module not yet present is skipped.
 SUBCOMMANDS = (
-    "systems", "exact", "tasks", "run", "report", "compare", "claims", "sweep", "baselines", "export", "bench",
+    "systems",
+    "exact",
+    "tasks",
+    "run",
+    "report",
+    "compare",
+    "claims",
+    "sweep",
+    "baselines",
+    "export",
+    "bench",
 )
 
 
@@ -30,8 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
     parser.add_argument("--version", action="version", version=f"lthbench {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="on an error, also print the Python traceback (anywhere on the command line)")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="on an error, also print the Python traceback (anywhere on the command line)",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:
@@ -64,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lthbench {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 - a bug in lthbench, not the user's input
-        print(f"lthbench {args.command}: internal error: {one_line(err)} (a bug; --debug shows the traceback)",
-              file=sys.stderr)
+        print(
+            f"lthbench {args.command}: internal error: {one_line(err)} (a bug; --debug shows the traceback)",
+            file=sys.stderr,
+        )
         if debug:
             traceback.print_exception(err)
         return 1

@@ -16,13 +16,25 @@ from ..errors import LthbenchError
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("baselines", help="list or regenerate the shipped baselines", description=__doc__)
-    p.add_argument("--regenerate", metavar="TASK", default=None,
-                   help="rerun the baseline of TASK (a task id) or of every CPU-scale task (all-cpu)")
+    p.add_argument(
+        "--regenerate",
+        metavar="TASK",
+        default=None,
+        help="rerun the baseline of TASK (a task id) or of every CPU-scale task (all-cpu)",
+    )
     p.add_argument("--seeds", default="0-2", help="seeds for --regenerate: '0-2' (default), '0,3' or '5'")
-    p.add_argument("--out-dir", default=None, metavar="DIR",
-                   help="where --regenerate writes <task>.nc (default: the package's data/baselines)")
-    p.add_argument("--work", default="baselines-work", metavar="DIR",
-                   help="work directory of finished cells for --regenerate (default baselines-work; keep it to resume)")
+    p.add_argument(
+        "--out-dir",
+        default=None,
+        metavar="DIR",
+        help="where --regenerate writes <task>.nc (default: the package's data/baselines)",
+    )
+    p.add_argument(
+        "--work",
+        default="baselines-work",
+        metavar="DIR",
+        help="work directory of finished cells for --regenerate (default baselines-work; keep it to resume)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -41,7 +53,9 @@ def run(args) -> int:
             return 0
         for r in rows:
             seeds = ",".join(map(str, r["seeds"]))
-            print(f"{r['task']}  version {r['version']}  seeds {seeds}  {r['n_cells']} cells  {r['bytes'] / 1e6:.2f} MB")
+            print(
+                f"{r['task']}  version {r['version']}  seeds {seeds}  {r['n_cells']} cells  {r['bytes'] / 1e6:.2f} MB"
+            )
         return 0
     # Validate everything before any training.
     seeds = parse_seeds(args.seeds)

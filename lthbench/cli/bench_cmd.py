@@ -13,10 +13,13 @@ from ..errors import LthbenchError
 def register(subparsers) -> None:
     from ..bench import KERNELS
 
-    p = subparsers.add_parser("bench", help="time the throughput suite, write a netCDF of figures",
-                              description=__doc__)
-    p.add_argument("--suite", default="small", help="paper (10x10 FFNN a5, ResCNN f16 b4), paper-ffnn (its FFNN), small (4x4 FFNN a5, "
-                   "CNN, ResCNN; default) or tiny (3x3, for tests)")
+    p = subparsers.add_parser("bench", help="time the throughput suite, write a netCDF of figures", description=__doc__)
+    p.add_argument(
+        "--suite",
+        default="small",
+        help="paper (10x10 FFNN a5, ResCNN f16 b4), paper-ffnn (its FFNN), small (4x4 FFNN a5, "
+        "CNN, ResCNN; default) or tiny (3x3, for tests)",
+    )
     p.add_argument("--kernels", default=",".join(KERNELS), help=f"comma-separated subset of {','.join(KERNELS)}")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per kernel after a warm-up (median; default 3)")
     p.add_argument("--out", default="bench.nc", help="output file (netCDF; default bench.nc)")
@@ -43,7 +46,9 @@ def run(args) -> int:
         raise LthbenchError(f"--repeats must be >= 1, got {args.repeats}")
     check_output_path(args.out)
     if is_results_file(args.out) or Path(f"{args.out}.cells").exists():
-        raise LthbenchError(f"{args.out!r} is an lthbench results file; bench will not overwrite it (give another --out)")
+        raise LthbenchError(
+            f"{args.out!r} is an lthbench results file; bench will not overwrite it (give another --out)"
+        )
     figures = {}
     for case in cases:
         figures[case.id] = bench.measure(case, names, repeats=args.repeats)

@@ -13,22 +13,50 @@ import sys
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("exact", help="reference ground energy of a system", description=__doc__)
-    p.add_argument("system_id", nargs="*", help="system id (e.g. tfim2d-4x4-obc-k3.04438) or table row id "
-                   "(e.g. tfim2d-10x10-obc-k3.04438/dmrg); with --regenerate, the systems to compute")
+    p.add_argument(
+        "system_id",
+        nargs="*",
+        help="system id (e.g. tfim2d-4x4-obc-k3.04438) or table row id "
+        "(e.g. tfim2d-10x10-obc-k3.04438/dmrg); with --regenerate, the systems to compute",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--regenerate", action="store_true",
-                   help="recompute the table's ED and closed-form rows (or, with system ids, those rows)")
-    p.add_argument("--method", default=None, choices=("ed", "dmrg", "analytic"),
-                   help="with --regenerate and system ids: how to compute them (default ed)")
-    p.add_argument("--chi", default=None, metavar="C1,C2,...",
-                   help="with --method dmrg: the bond-dimension schedule (default: by lattice size)")
-    p.add_argument("--checkpoint", default=None, metavar="PATH",
-                   help="with --method dmrg: checkpoint file (default ~/.cache/lthbench/dmrg/<id>-chi<max>.pkl)")
-    p.add_argument("--max-sweeps", type=int, default=None, metavar="N",
-                   help="with --method dmrg: at most N sweeps per converged stage (default 12)")
-    p.add_argument("--out", default=None, metavar="PATH",
-                   help="with --regenerate: write the table here (default reference_data/references.nc, "
-                        "which also rewrites reference_data/README.md)")
+    p.add_argument(
+        "--regenerate",
+        action="store_true",
+        help="recompute the table's ED and closed-form rows (or, with system ids, those rows)",
+    )
+    p.add_argument(
+        "--method",
+        default=None,
+        choices=("ed", "dmrg", "analytic"),
+        help="with --regenerate and system ids: how to compute them (default ed)",
+    )
+    p.add_argument(
+        "--chi",
+        default=None,
+        metavar="C1,C2,...",
+        help="with --method dmrg: the bond-dimension schedule (default: by lattice size)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="PATH",
+        help="with --method dmrg: checkpoint file (default ~/.cache/lthbench/dmrg/<id>-chi<max>.pkl)",
+    )
+    p.add_argument(
+        "--max-sweeps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --method dmrg: at most N sweeps per converged stage (default 12)",
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="PATH",
+        help="with --regenerate: write the table here (default reference_data/references.nc, "
+        "which also rewrites reference_data/README.md)",
+    )
     p.add_argument("--no-progress", action="store_true", help="with --regenerate: no progress lines")
     p.set_defaults(func=run)
 
@@ -47,8 +75,9 @@ def lookup(system_id: str):
         raise LthbenchError(f"no row {system_id!r} in the reference table (`lthbench systems` lists them)")
     check_id_size(system_id)  # from the id alone: a 100,000-site chain is refused before it is built
     system_from_id(system_id)  # validates the id (size, fields) before any work
-    return compute_reference(system_id, "ed-lanczos", source="lthbench exact (computed now)",
-                             progress=sys.stderr), "computed"
+    return compute_reference(
+        system_id, "ed-lanczos", source="lthbench exact (computed now)", progress=sys.stderr
+    ), "computed"
 
 
 def parse_schedule(text: str) -> tuple[int, ...]:
@@ -96,8 +125,13 @@ def _regenerate(args) -> int:
                 options["checkpoint"] = args.checkpoint
             if args.max_sweeps is not None:
                 options["max_sweeps"] = args.max_sweeps
-    ds = regenerate_reference_table(args.out, progress=not args.no_progress, row_ids=row_ids,
-                                    merge=row_ids is not None, dmrg_options=options or None)
+    ds = regenerate_reference_table(
+        args.out,
+        progress=not args.no_progress,
+        row_ids=row_ids,
+        merge=row_ids is not None,
+        dmrg_options=options or None,
+    )
     what = f"{len(row_ids)} row(s) merged" if row_ids else "ED and closed-form rows recomputed"
     print(f"wrote {ds.sizes['row']} rows ({what}) to {args.out or 'reference_data/references.nc'}")
     return 0
@@ -122,8 +156,11 @@ def run(args) -> int:
         out = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
         print(json.dumps(out))
         return 0
-    where = ("from the shipped table (reference_data/references.nc)" if origin == "table"
-             else "computed now by exact diagonalisation (not in the table)")
+    where = (
+        "from the shipped table (reference_data/references.nc)"
+        if origin == "table"
+        else "computed now by exact diagonalisation (not in the table)"
+    )
     unc = f" +- {ref.uncertainty:.2g}" if math.isfinite(ref.uncertainty) else " (accuracy unknown)"
     print(f"{ref.system_id}: E0 = {ref.energy:.12f}{unc}  (E0/N = {ref.energy_per_spin:.12f}, N = {ref.n_spins})")
     deg = str(ref.degeneracy) if ref.degeneracy >= 0 else "unknown"

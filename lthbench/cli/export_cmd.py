@@ -15,8 +15,9 @@ def register(subparsers) -> None:
     p.add_argument("results", help="an lthbench results file (.nc)")
     p.add_argument("--format", required=True, choices=("varbench",), help="target format")
     p.add_argument("--out", default=None, metavar="DIR", help="write one .md file per system into DIR")
-    p.add_argument("--controls", action="store_true",
-                   help="also export the control trainings (ticket, reinit, random-mask)")
+    p.add_argument(
+        "--controls", action="store_true", help="also export the control trainings (ticket, reinit, random-mask)"
+    )
     p.set_defaults(func=run)
 
 
@@ -27,7 +28,9 @@ def varbench_file_name(system) -> str:
 
     if system.kind == "tfim":
         shape = system.lattice_shape
-        lattice = "chain" if len(shape) == 1 else "square" if shape[0] == shape[1] else f"rectangular-{shape[0]}x{shape[1]}"
+        lattice = (
+            "chain" if len(shape) == 1 else "square" if shape[0] == shape[1] else f"rectangular-{shape[0]}x{shape[1]}"
+        )
         bc = "P" if system.params["pbc"] else "O"
         name = f"{lattice}_{system.n_spins}_{bc}_{format_number(abs(system.params['kappa']))}"
         if system.params["J"] != 1.0:
@@ -54,8 +57,7 @@ def varbench_rows(ds, controls: bool = False) -> dict[str, list[str]]:
     tasks = {str(t): i for i, t in enumerate(ds["task"].values)}
     provenance = ds.attrs.get("provenance_json", "")
     out: dict[str, list[str]] = {}
-    header = ["| Energy | Sigma | Energy Variance | DOF | Einf | Method | Reference |",
-              "|---|---|---|---|---|---|---|"]
+    header = ["| Energy | Sigma | Energy Variance | DOF | Einf | Method | Reference |", "|---|---|---|---|---|---|---|"]
     system_of_task = _systems_of_tasks(ds, provenance)
     for task, t in tasks.items():
         system = system_from_id(system_of_task[task])
@@ -73,12 +75,20 @@ def varbench_rows(ds, controls: bool = False) -> dict[str, list[str]]:
                             continue
                         n_alive = float(ds["n_alive"].values[pos])
                         what = "dense" if int(rnd) == 0 and str(control) == "imp" else f"round {int(rnd)}"
-                        desc = (f"lthbench {task}: {method} {what}" + ("" if str(control) == "imp" else f" ({control})")
-                                + f", seed {int(seed)}, {int(n_alive)} parameters (alive weights)")
-                        rows.append((energy, f"| {_fmt(energy)} | {_fmt(float(ds['energy_sigma'].values[pos]))} | "
-                                             f"{_fmt(float(ds['variance'].values[pos]))} | {system.n_spins} | "
-                                             f"{infinite_temperature_energy(system):g} | {desc} | "
-                                             f"lthbench {__version__} |"))
+                        desc = (
+                            f"lthbench {task}: {method} {what}"
+                            + ("" if str(control) == "imp" else f" ({control})")
+                            + f", seed {int(seed)}, {int(n_alive)} parameters (alive weights)"
+                        )
+                        rows.append(
+                            (
+                                energy,
+                                f"| {_fmt(energy)} | {_fmt(float(ds['energy_sigma'].values[pos]))} | "
+                                f"{_fmt(float(ds['variance'].values[pos]))} | {system.n_spins} | "
+                                f"{infinite_temperature_energy(system):g} | {desc} | "
+                                f"lthbench {__version__} |",
+                            )
+                        )
         if rows:
             out.setdefault(name, list(header))
             out[name] += [line for _, line in sorted(rows)]
@@ -108,8 +118,10 @@ def _systems_of_tasks(ds, provenance: str) -> dict[str, str]:
 
             mapping[task] = get_task(task).system_id
         except (ImportError, LthbenchError, KeyError):
-            raise LthbenchError(f"cannot tell which system task {task!r} is on (not a standard task and no "
-                                "task spec in the file's provenance)") from None
+            raise LthbenchError(
+                f"cannot tell which system task {task!r} is on (not a standard task and no "
+                "task spec in the file's provenance)"
+            ) from None
     return mapping
 
 

@@ -22,8 +22,7 @@ def run(args) -> int:
     check_out_dir(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        paths = make_report(args.results, args.out, tasks=args.task, methods=args.method,
-                            claims=not args.no_claims)
+        paths = make_report(args.results, args.out, tasks=args.task, methods=args.method, claims=not args.no_claims)
     import sys
 
     for w in caught:

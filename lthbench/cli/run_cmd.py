@@ -22,25 +22,39 @@ CONTROL_NAMES = ("ticket", "reinit", "random-mask")
 def register(subparsers) -> None:
     p = subparsers.add_parser("run", help="run a pruning chain and its controls", description=__doc__)
     p.add_argument("task", help="task id (`lthbench tasks` lists them)")
-    p.add_argument("--method", default="magnitude",
-                   help="pruning method: magnitude, random, snip, synflow, ... or package.module:Name, with "
-                        "optional hyperparameters: 'synflow[iterations=20]', 'pkg.mod:Name[k=v,...]'")
+    p.add_argument(
+        "--method",
+        default="magnitude",
+        help="pruning method: magnitude, random, snip, synflow, ... or package.module:Name, with "
+        "optional hyperparameters: 'synflow[iterations=20]', 'pkg.mod:Name[k=v,...]'",
+    )
     p.add_argument("--protocol", default="imp-wr", help="imp-wr (default), imp-ct or irp-wr")
-    p.add_argument("--rewind", default="trained", metavar="TARGET",
-                   help="rewind target for imp-wr: trained (the authors' code; default), init, or step:K")
-    p.add_argument("--controls", default="ticket,reinit,random-mask",
-                   help="comma-separated subset of ticket,reinit,random-mask, or none")
+    p.add_argument(
+        "--rewind",
+        default="trained",
+        metavar="TARGET",
+        help="rewind target for imp-wr: trained (the authors' code; default), init, or step:K",
+    )
+    p.add_argument(
+        "--controls",
+        default="ticket,reinit,random-mask",
+        help="comma-separated subset of ticket,reinit,random-mask, or none",
+    )
     p.add_argument("--seeds", default="0", help="seeds: '0-2', '0,3' or '5' (default 0)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--rounds", type=int, default=None, help="number of pruning rounds (default: the task's)")
-    group.add_argument("--final-density", type=float, default=None, metavar="D",
-                       help="prune until the density is at most D, in (0, 1]")
+    group.add_argument(
+        "--final-density", type=float, default=None, metavar="D", help="prune until the density is at most D, in (0, 1]"
+    )
     p.add_argument("--dense-steps", type=int, default=None, metavar="N", help="override the task's dense budget")
     p.add_argument("--round-steps", type=int, default=None, metavar="N", help="override the steps per round")
     p.add_argument("--n-samples", type=int, default=None, metavar="N", help="override the Monte Carlo samples")
     p.add_argument("--out", default="results.nc", help="results file (netCDF; default results.nc)")
-    p.add_argument("--fresh", action="store_true",
-                   help="discard the results file and its cells and start over (instead of resuming)")
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="discard the results file and its cells and start over (instead of resuming)",
+    )
     p.add_argument("--quick", action="store_true", help="run the task's quick variant (<task>-quick)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
@@ -94,8 +108,11 @@ def resolve_task(task_id: str, quick: bool):
 
 def budget_overrides(args) -> dict:
     """{TaskSpec field: value} of the --dense-steps / --round-steps / --n-samples given."""
-    return {name: getattr(args, name) for name in ("dense_steps", "round_steps", "n_samples")
-            if getattr(args, name, None) is not None}
+    return {
+        name: getattr(args, name)
+        for name in ("dense_steps", "round_steps", "n_samples")
+        if getattr(args, name, None) is not None
+    }
 
 
 def run(args) -> int:
@@ -139,16 +156,28 @@ def run(args) -> int:
         keys = []
         for seed in seeds:
             keys += run_protocol(
-                task, method=args.method, protocol=args.protocol, rewind_to=rewind, controls=controls, seed=seed,
-                store=store, n_rounds=n_rounds, progress=not args.no_progress,
+                task,
+                method=args.method,
+                protocol=args.protocol,
+                rewind_to=rewind,
+                controls=controls,
+                seed=seed,
+                store=store,
+                n_rounds=n_rounds,
+                progress=not args.no_progress,
             )
         computed = len(_finished(store) - before)
-        prov = provenance.collect(task=task, args=cli_args, extra={
-            "method_label": label, "n_rounds": n_rounds, "seeds": seeds, "fingerprint": fingerprint})
+        prov = provenance.collect(
+            task=task,
+            args=cli_args,
+            extra={"method_label": label, "n_rounds": n_rounds, "seeds": seeds, "fingerprint": fingerprint},
+        )
         ds = store.finalize(prov)
     n_cells = int((~ds["energy"].isnull()).sum())
-    print(f"wrote {args.out}: {len(keys)} cells of this run ({computed} computed now, {len(keys) - computed} reused); "
-          f"{n_cells} cells in the file ({task.id}, {label}, seeds {','.join(map(str, seeds))})")
+    print(
+        f"wrote {args.out}: {len(keys)} cells of this run ({computed} computed now, {len(keys) - computed} reused); "
+        f"{n_cells} cells in the file ({task.id}, {label}, seeds {','.join(map(str, seeds))})"
+    )
     return 0
 
 

@@ -33,24 +33,53 @@ def _fmt(value: float) -> str:
 def run(args) -> int:
     rows = rows_to_show(args.all_rows)
     if args.json:
-        print(json.dumps([{"id": r.system_id, "row_id": r.row_id, "n_spins": r.n_spins, "energy": r.energy,
-                           "method": r.method,
-                           "uncertainty": r.uncertainty if math.isfinite(r.uncertainty) else None}
-                          for r in rows]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": r.system_id,
+                        "row_id": r.row_id,
+                        "n_spins": r.n_spins,
+                        "energy": r.energy,
+                        "method": r.method,
+                        "uncertainty": r.uncertainty if math.isfinite(r.uncertainty) else None,
+                    }
+                    for r in rows
+                ]
+            )
+        )
         return 0
-    header = ["row id" if args.all_rows else "id", "N", "E_ref", "E_ref / N", "method", "uncertainty", "rel. unc.",
-              "degeneracy"]
-    table = [[r.row_id if args.all_rows else r.system_id, str(r.n_spins), f"{r.energy:.10f}",
-              f"{r.energy_per_spin:.10f}", r.method, _fmt(r.uncertainty),
-              _fmt(r.uncertainty / abs(r.energy) if r.energy else float("nan")),
-              str(r.degeneracy) if r.degeneracy >= 0 else "?"]
-             for r in rows]
+    header = [
+        "row id" if args.all_rows else "id",
+        "N",
+        "E_ref",
+        "E_ref / N",
+        "method",
+        "uncertainty",
+        "rel. unc.",
+        "degeneracy",
+    ]
+    table = [
+        [
+            r.row_id if args.all_rows else r.system_id,
+            str(r.n_spins),
+            f"{r.energy:.10f}",
+            f"{r.energy_per_spin:.10f}",
+            r.method,
+            _fmt(r.uncertainty),
+            _fmt(r.uncertainty / abs(r.energy) if r.energy else float("nan")),
+            str(r.degeneracy) if r.degeneracy >= 0 else "?",
+        ]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for row in table:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)))
     if not args.all_rows:
-        print("\nbest reference per system (analytic > ed-lanczos > published-ed > dmrg-tenpy > published-dmrg > published-nqs): "
-              "the row tasks are scored against; `--all-rows` shows every row; ids work with `lthbench exact <id>`.")
+        print(
+            "\nbest reference per system (analytic > ed-lanczos > published-ed > dmrg-tenpy > published-dmrg > published-nqs): "
+            "the row tasks are scored against; `--all-rows` shows every row; ids work with `lthbench exact <id>`."
+        )
     return 0

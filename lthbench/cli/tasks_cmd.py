@@ -7,8 +7,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("tasks", help="list the standard tasks", description=__doc__)
     p.add_argument("--all", action="store_true", help="also list the tiny test-only tasks")
     p.add_argument("--filter", default="", metavar="TEXT", help="only ids containing TEXT")
-    p.add_argument("--spec-hashes", action="store_true",
-                   help="print {id: sha256 of the canonical spec} as JSON (the table tests pin ids to)")
+    p.add_argument(
+        "--spec-hashes",
+        action="store_true",
+        help="print {id: sha256 of the canonical spec} as JSON (the table tests pin ids to)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,19 +42,31 @@ def run(args) -> int:
     if args.spec_hashes:
         print(json.dumps({t.id: spec_hash(t) for t in tasks}, indent=1, sort_keys=True))
         return 0
-    header = ["id", "system", "net", "N", "weights", "rounds -> last (n)", "steps (dense+rounds+controls)",
-              "mode", "est. cost (cpu, 1 seed)", "est. cost (gpu model)"]
+    header = [
+        "id",
+        "system",
+        "net",
+        "N",
+        "weights",
+        "rounds -> last (n)",
+        "steps (dense+rounds+controls)",
+        "mode",
+        "est. cost (cpu, 1 seed)",
+        "est. cost (gpu model)",
+    ]
     rows = table_rows(tasks)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
     print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
-    print("\nrounds: the listed count -> the round the chain ends at (the next would remove no weight) and n there."
-          "\nsteps: every training step of one seed: dense, the rounds, and each control (c = control trainings) "
-          "at the full dense budget, plus the evaluation steps."
-          "\ncpu: one seed on this 2-core machine by the cost model calibrated on measured step times "
-          "(docs/tasks.md: how, and how far off it was); gpu: the same steps at an assumed, uncalibrated GPU rate.")
+    print(
+        "\nrounds: the listed count -> the round the chain ends at (the next would remove no weight) and n there."
+        "\nsteps: every training step of one seed: dense, the rounds, and each control (c = control trainings) "
+        "at the full dense budget, plus the evaluation steps."
+        "\ncpu: one seed on this 2-core machine by the cost model calibrated on measured step times "
+        "(docs/tasks.md: how, and how far off it was); gpu: the same steps at an assumed, uncalibrated GPU rate."
+    )
     if not args.all:
         print("`lthbench tasks --all` also lists the tiny test-only tasks.")
     return 0

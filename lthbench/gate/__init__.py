@@ -13,5 +13,19 @@ from .coverage import EXEMPT, KNOBS, MUTATIONS
 from .reference import REFERENCE_PATH, load_reference
 from .verdict import ALPHA, RTOL, compare_values
 
-__all__ = ["ALPHA", "EXEMPT", "GATE_TASKS", "GateTask", "KNOBS", "MUTATIONS", "REFERENCE_PATH", "RTOL", "cell_name",
-           "compare_values", "load_reference", "main", "run_gate_task", "value_name"]
+__all__ = [
+    "ALPHA",
+    "EXEMPT",
+    "GATE_TASKS",
+    "GateTask",
+    "KNOBS",
+    "MUTATIONS",
+    "REFERENCE_PATH",
+    "RTOL",
+    "cell_name",
+    "compare_values",
+    "load_reference",
+    "main",
+    "run_gate_task",
+    "value_name",
+]

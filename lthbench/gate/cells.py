@@ -26,8 +26,21 @@ from ..results import RunStore
 from ..tasks import TaskSpec
 
 # Record variables the gate tracks. NaN-valued ones (e.g. energy_sigma in exact mode) are left out.
-QUANTITIES = ("energy", "rel_error", "variance", "energy_sigma", "v_score", "n_alive", "density",
-              "fidelity_prev", "fidelity_exact", "m_z", "m_x", "reference_energy", "diverged")
+QUANTITIES = (
+    "energy",
+    "rel_error",
+    "variance",
+    "energy_sigma",
+    "v_score",
+    "n_alive",
+    "density",
+    "fidelity_prev",
+    "fidelity_exact",
+    "m_z",
+    "m_x",
+    "reference_energy",
+    "diverged",
+)
 # The quantity of the statistical (across-seed) test of Monte Carlo cells.
 STAT_QUANTITY = "energy"
 TFIM3 = "tfim2d-3x3-obc-k3.04438"
@@ -55,8 +68,14 @@ class GateTask:
 
 
 def _spec(name: str, system_id: str, net: str, net_hyper: tuple, **fields) -> TaskSpec:
-    return TaskSpec(id=f"gate-{name}", system_id=system_id, net=net, net_hyper=net_hyper,
-                    description="accuracy gate task (lthbench.gate); not a standard task", **fields)
+    return TaskSpec(
+        id=f"gate-{name}",
+        system_id=system_id,
+        net=net,
+        net_hyper=net_hyper,
+        description="accuracy gate task (lthbench.gate); not a standard task",
+        **fields,
+    )
 
 
 STAT_SEEDS = tuple(range(100, 108))
@@ -64,36 +83,129 @@ STAT_SEEDS = tuple(range(100, 108))
 GATE_TASKS = (
     # TFIM 3 x 3 at kappa_c, FFNN alpha 1 (81 weights), exact: dense, two rounds of p = 0.5 (81 -> 41 -> 21
     # alive), the three controls at round 2; SGD + SR, rewind to the trained weights.
-    GateTask("tfim3x3-exact", _spec("tfim3x3-exact", TFIM3, "ffnn", (("alpha", 1.0),), dense_steps=200,
-                                    round_steps=50, exact=True, n_eval_steps=1, prune_fraction=0.5, n_rounds=2,
-                                    control_every=2),
-             controls=("ticket", "reinit", "random-mask"), cost=14.0),
+    GateTask(
+        "tfim3x3-exact",
+        _spec(
+            "tfim3x3-exact",
+            TFIM3,
+            "ffnn",
+            (("alpha", 1.0),),
+            dense_steps=200,
+            round_steps=50,
+            exact=True,
+            n_eval_steps=1,
+            prune_fraction=0.5,
+            n_rounds=2,
+            control_every=2,
+        ),
+        controls=("ticket", "reinit", "random-mask"),
+        cost=14.0,
+    ),
     # Toric code 2 x 2, FFNN alpha 2, exact, Adam + SR, rewind to step 50, ticket control every round.
-    GateTask("toric2-exact", _spec("toric2-exact", "toric-2", "ffnn", (("alpha", 2.0),), dense_steps=150,
-                                   round_steps=50, optimizer="adam", learning_rate=0.004, exact=True,
-                                   n_eval_steps=1, prune_fraction=0.3, n_rounds=2, control_every=1),
-             rewind_to="step:50", controls=("ticket",), cost=10.0),
+    GateTask(
+        "toric2-exact",
+        _spec(
+            "toric2-exact",
+            "toric-2",
+            "ffnn",
+            (("alpha", 2.0),),
+            dense_steps=150,
+            round_steps=50,
+            optimizer="adam",
+            learning_rate=0.004,
+            exact=True,
+            n_eval_steps=1,
+            prune_fraction=0.3,
+            n_rounds=2,
+            control_every=1,
+        ),
+        rewind_to="step:50",
+        controls=("ticket",),
+        cost=10.0,
+    ),
     # TFIM 3 x 3, ResCNN nf 2 nb 1 (float32; two prunable kernels, the embedding never pruned), exact,
     # one global threshold.
-    GateTask("tfim3x3-rescnn", _spec("tfim3x3-rescnn", TFIM3, "rescnn", (("nb", 1), ("nf", 2)), dense_steps=100,
-                                     round_steps=30, learning_rate=0.004, exact=True, n_eval_steps=1,
-                                     prune_fraction=0.3, n_rounds=1, scope="global"), cost=19.0),
+    GateTask(
+        "tfim3x3-rescnn",
+        _spec(
+            "tfim3x3-rescnn",
+            TFIM3,
+            "rescnn",
+            (("nb", 1), ("nf", 2)),
+            dense_steps=100,
+            round_steps=30,
+            learning_rate=0.004,
+            exact=True,
+            n_eval_steps=1,
+            prune_fraction=0.3,
+            n_rounds=1,
+            scope="global",
+        ),
+        cost=19.0,
+    ),
     # The same ResCNN with p = 0.32, where the scope decides the count: global rint(0.32 * 72) = 23 weights,
     # layer 2 x rint(0.32 * 36) = 24 (at p = 0.3 both give 22, and the 22 smallest weights happened to
     # split 11 / 11, so the scope mutation was not seen by tfim3x3-rescnn).
-    GateTask("tfim3x3-rescnn-p32", _spec("tfim3x3-rescnn-p32", TFIM3, "rescnn", (("nb", 1), ("nf", 2)), dense_steps=20,
-                                         round_steps=10, learning_rate=0.004, exact=True, n_eval_steps=1,
-                                         prune_fraction=0.32, n_rounds=1, scope="global"), cost=12.0),
+    GateTask(
+        "tfim3x3-rescnn-p32",
+        _spec(
+            "tfim3x3-rescnn-p32",
+            TFIM3,
+            "rescnn",
+            (("nb", 1), ("nf", 2)),
+            dense_steps=20,
+            round_steps=10,
+            learning_rate=0.004,
+            exact=True,
+            n_eval_steps=1,
+            prune_fraction=0.32,
+            n_rounds=1,
+            scope="global",
+        ),
+        cost=12.0,
+    ),
     # TFIM 3 x 3 Monte Carlo (single-spin Metropolis, 128 samples on 16 chains, fast-path E_loc, SR over
     # distinct samples), FFNN alpha 2; three fixed-key seeds and the stored across-seed distribution.
-    GateTask("tfim3x3-mc", _spec("tfim3x3-mc", TFIM3, "ffnn", (("alpha", 2.0),), dense_steps=100, round_steps=30,
-                                 n_samples=128, n_chains=16, n_eval_steps=10, prune_fraction=0.3, n_rounds=1),
-             seeds=(0, 1, 2), stat_seeds=STAT_SEEDS, cost=34.0),
+    GateTask(
+        "tfim3x3-mc",
+        _spec(
+            "tfim3x3-mc",
+            TFIM3,
+            "ffnn",
+            (("alpha", 2.0),),
+            dense_steps=100,
+            round_steps=30,
+            n_samples=128,
+            n_chains=16,
+            n_eval_steps=10,
+            prune_fraction=0.3,
+            n_rounds=1,
+        ),
+        seeds=(0, 1, 2),
+        stat_seeds=STAT_SEEDS,
+        cost=34.0,
+    ),
     # Toric code 2 x 2 Monte Carlo with star-flip proposals (p = 0.5), 64 samples on 8 chains.
-    GateTask("toric2-mc", _spec("toric2-mc", "toric-2", "ffnn", (("alpha", 1.0),), dense_steps=100, round_steps=30,
-                                n_samples=64, n_chains=8, star_flip_prob=0.5, n_eval_steps=10, prune_fraction=0.3,
-                                n_rounds=1),
-             seeds=(0, 1, 2), stat_seeds=STAT_SEEDS, cost=23.0),
+    GateTask(
+        "toric2-mc",
+        _spec(
+            "toric2-mc",
+            "toric-2",
+            "ffnn",
+            (("alpha", 1.0),),
+            dense_steps=100,
+            round_steps=30,
+            n_samples=64,
+            n_chains=8,
+            star_flip_prob=0.5,
+            n_eval_steps=10,
+            prune_fraction=0.3,
+            n_rounds=1,
+        ),
+        seeds=(0, 1, 2),
+        stat_seeds=STAT_SEEDS,
+        cost=23.0,
+    ),
 )
 
 
@@ -142,8 +254,16 @@ def record_values(task: str, record: dict, seed: int) -> dict[str, float]:
 def run_seed(gt: GateTask, seed: int, workdir: str | os.PathLike) -> dict[str, float]:
     """Run gate task `gt` at one seed in `workdir`: {value name: value}, sorted."""
     store = RunStore(Path(workdir) / f"{gt.name}-s{seed}.nc")
-    run_protocol(gt.spec, method=gt.method, protocol=gt.protocol, rewind_to=gt.rewind_to, controls=gt.controls,
-                 seed=seed, store=store, progress=False)
+    run_protocol(
+        gt.spec,
+        method=gt.method,
+        protocol=gt.protocol,
+        rewind_to=gt.rewind_to,
+        controls=gt.controls,
+        seed=seed,
+        store=store,
+        progress=False,
+    )
     values = {}
     for record in store.records():
         values.update(record_values(gt.name, record, seed))
@@ -155,12 +275,13 @@ def run_gate_task(gt: GateTask, seeds=None) -> tuple[dict[str, float], float]:
     values = {}
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in (gt.seeds if seeds is None else seeds):
+        for seed in gt.seeds if seeds is None else seeds:
             values.update(run_seed(gt, seed, tmp))
     return dict(sorted(values.items())), time.perf_counter() - t0
 
 
 if "sr_solver" in {f.name for f in dataclasses.fields(TaskSpec)}:
     # The CG solver path (vmccore's SR solvers, issue 13): the Monte Carlo TFIM task solved by CG.
-    GATE_TASKS += (GateTask("tfim3x3-mc-cg", dataclasses.replace(GATE_TASKS[4].spec, id="gate-tfim3x3-mc-cg",
-                                                                 sr_solver="cg")),)
+    GATE_TASKS += (
+        GateTask("tfim3x3-mc-cg", dataclasses.replace(GATE_TASKS[4].spec, id="gate-tfim3x3-mc-cg", sr_solver="cg")),
+    )

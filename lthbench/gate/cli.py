@@ -35,10 +35,22 @@ from ..numerics import NUMERICS_VERSION
 from ..provenance import git_commit
 from . import coverage
 from .cells import GATE_TASKS, STAT_QUANTITY, gate_task, run_gate_task, split_value_name, task_of
-from .reference import (REFERENCE_PATH, check_numerics, check_pure_addition, check_update_allowed, load_reference,
-                        updated_reference, write_reference)
-from .verdict import (ALPHA, compare_distributions, compare_values, format_distribution_verdict,
-                      format_value_verdict, seed_samples)
+from .reference import (
+    REFERENCE_PATH,
+    check_numerics,
+    check_pure_addition,
+    check_update_allowed,
+    load_reference,
+    updated_reference,
+    write_reference,
+)
+from .verdict import (
+    compare_distributions,
+    compare_values,
+    format_distribution_verdict,
+    format_value_verdict,
+    seed_samples,
+)
 
 PROG = "python -m lthbench.regression"
 
@@ -52,23 +64,40 @@ def platform_info() -> dict:
     """Where the fixed-key numbers are made: CPU, JAX versions, workers pinned to one CPU each."""
     import jaxlib
 
-    return {"backend": "cpu", "jax": jax.__version__, "jaxlib": jaxlib.__version__, "processor": platform.processor()
-            or platform.machine(), "cpu_count": os.cpu_count(), "worker_cpus": 1, "worker_env": WORKER_ENV,
-            "xla_flags": os.environ.get("XLA_FLAGS", "")}
+    return {
+        "backend": "cpu",
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "worker_cpus": 1,
+        "worker_env": WORKER_ENV,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
+    }
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=PROG, description="lthbench accuracy regression gate",
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="lthbench accuracy regression gate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__,
+    )
     p.add_argument("--reference", default=str(REFERENCE_PATH), help="reference file (JSON)")
     p.add_argument("--only", action="append", default=None, metavar="TASK", help="run only this gate task")
-    p.add_argument("--statistical-only", action="store_true",
-                   help="judge Monte Carlo cells by the across-seed test only (after a change of random stream)")
+    p.add_argument(
+        "--statistical-only",
+        action="store_true",
+        help="judge Monte Carlo cells by the across-seed test only (after a change of random stream)",
+    )
     p.add_argument("--verbose", action="store_true", help="print every value, not only the moved ones")
     p.add_argument("--update", action="store_true", help="re-measure and rewrite the reference (see --why)")
     p.add_argument("--why", default="", help="with --update: the reason, written into the reference's history")
-    p.add_argument("--same-numerics", action="store_true",
-                   help="with --update: a pure addition of cells under the same NUMERICS_VERSION")
+    p.add_argument(
+        "--same-numerics",
+        action="store_true",
+        help="with --update: a pure addition of cells under the same NUMERICS_VERSION",
+    )
     p.add_argument("--mutate", metavar="NAMES", help="'all' or comma-separated mutation names: the mutation test")
     p.add_argument("--report", metavar="FILE", help="with --mutate: write the report table (markdown) here")
     p.add_argument("--jobs", type=int, default=1, help="with --mutate: mutations run at once (default 1)")
@@ -110,8 +139,11 @@ def gate(args) -> int:
         tasks = coverage.mutated_tasks(m, tasks)
         print(f"mutation {m.name!r}: {m.how}; gate tasks {', '.join(gt.name for gt in tasks)}", flush=True)
     jax_ref = ref.get("platform", {}).get("jax")
-    print(f"accuracy gate on {machine()}; reference {ref.get('git_commit', '?')[:12]}, numerics version "
-          f"{NUMERICS_VERSION}", flush=True)
+    print(
+        f"accuracy gate on {machine()}; reference {ref.get('git_commit', '?')[:12]}, numerics version "
+        f"{NUMERICS_VERSION}",
+        flush=True,
+    )
     if jax_ref and jax_ref != jax.__version__:
         print(f"note: the reference was recorded with jax {jax_ref}, this is jax {jax.__version__}", flush=True)
     bad = []
@@ -127,8 +159,11 @@ def gate(args) -> int:
             print(format_value_verdict(v), flush=True)
         wall, ref_wall = walls.get(gt.name, 0.0), ref.get("wall_time_s", {}).get(gt.name)
         ratio = f", {wall / ref_wall:.2f} x the recording run's {ref_wall:.1f} s" if ref_wall else ""
-        print(f"{gt.name}: {len(verdicts) - len(moved)} of {len(verdicts)} values equal to 1e-10 "
-              f"(seeds {', '.join(map(str, gt.seeds))}); {wall:.1f} s{ratio} (timing never fails)", flush=True)
+        print(
+            f"{gt.name}: {len(verdicts) - len(moved)} of {len(verdicts)} values equal to 1e-10 "
+            f"(seeds {', '.join(map(str, gt.seeds))}); {wall:.1f} s{ratio} (timing never fails)",
+            flush=True,
+        )
     samples = seed_samples({n: v for n, v in measured.items()}, STAT_QUANTITY)
     for v in compare_distributions(samples, ref.get("distributions", {})):
         line = format_distribution_verdict(v)
@@ -138,8 +173,11 @@ def gate(args) -> int:
     if bad:
         for line in bad:
             print(line, file=sys.stderr)
-        print(f"accuracy gate: {len(bad)} change(s); if intended, bump NUMERICS_VERSION and run "
-              f"`{PROG} --update --why \"...\"`", file=sys.stderr)
+        print(
+            f"accuracy gate: {len(bad)} change(s); if intended, bump NUMERICS_VERSION and run "
+            f'`{PROG} --update --why "..."`',
+            file=sys.stderr,
+        )
         return 1
     print("accuracy gate: passed")
     return 0
@@ -160,16 +198,27 @@ def update(args, argv: list[str]) -> int:
     values = {n: v for n, v in measured.items() if split_value_name(n)[1] not in stat_names[task_of(n)]}
     distributions = {}
     for gt in [g for g in tasks if g.stat_seeds]:
-        stat = {n: v for n, v in measured.items() if task_of(n) == gt.name and split_value_name(n)[1] in stat_names[gt.name]}
+        stat = {
+            n: v for n, v in measured.items() if task_of(n) == gt.name and split_value_name(n)[1] in stat_names[gt.name]
+        }
         for cell, sample in seed_samples(stat, STAT_QUANTITY).items():
             distributions[cell] = {"quantity": STAT_QUANTITY, "seeds": list(gt.stat_seeds), "values": sample}
     walls = {gt.name: walls.get(gt.name, 0.0) for gt in tasks}
     for gt in tasks:
         print(f"{gt.name}: {sum(task_of(n) == gt.name for n in values)} values, {walls[gt.name]:.1f} s", flush=True)
     new, entry = updated_reference(
-        old, values=values, distributions=distributions, walls=walls, tasks=[gt.name for gt in tasks],
-        numerics_version=NUMERICS_VERSION, why=args.why, command=f"{PROG} " + shlex.join(argv), commit=git_commit(),
-        machine=machine(), platform_info=platform_info())
+        old,
+        values=values,
+        distributions=distributions,
+        walls=walls,
+        tasks=[gt.name for gt in tasks],
+        numerics_version=NUMERICS_VERSION,
+        why=args.why,
+        command=f"{PROG} " + shlex.join(argv),
+        commit=git_commit(),
+        machine=machine(),
+        platform_info=platform_info(),
+    )
     if args.same_numerics:
         check_pure_addition(entry)
     for v in compare_distributions(seed_samples(values, STAT_QUANTITY), distributions):
@@ -177,8 +226,10 @@ def update(args, argv: list[str]) -> int:
     write_reference(new, path)
     for name, o, n in entry["changed"]:
         print(f"changed {name}: {o!r} -> {n!r}")
-    print(f"wrote {path}: {len(entry['changed'])} value(s) changed, {len(entry['added'])} added, "
-          f"{len(entry['removed'])} removed; history entry {len(new['history'])}: {args.why}")
+    print(
+        f"wrote {path}: {len(entry['changed'])} value(s) changed, {len(entry['added'])} added, "
+        f"{len(entry['removed'])} removed; history entry {len(new['history'])}: {args.why}"
+    )
     return 0
 
 
@@ -217,15 +268,24 @@ def run_jobs(jobs: list[tuple[str, tuple]], mutation: str | None = None) -> tupl
         procs = []
         for i, bucket in enumerate(buckets):
             out = Path(tmp) / f"worker{i}.json"
-            argv = ["--worker", str(out)] + [a for name, seeds in bucket
-                                            for a in ("--job", f"{name}:{','.join(map(str, seeds))}")]
+            argv = ["--worker", str(out)] + [
+                a for name, seeds in bucket for a in ("--job", f"{name}:{','.join(map(str, seeds))}")
+            ]
             argv += ["--apply-mutation", mutation] if mutation else []
             # pinned before anything is imported (so XLA's thread pool and BLAS see one CPU)
             cpu = cpus[(i + os.getpid()) % len(cpus)]  # concurrent gates (the mutation test) spread over CPUs
-            boot = (f"import os, sys; os.sched_setaffinity(0, {{{cpu}}}); sys.argv = {['lthbench'] + argv!r}; "
-                    "import runpy; runpy.run_module('lthbench.regression', run_name='__main__')")
-            procs.append((subprocess.Popen([sys.executable, "-c", boot], env=env, stdout=subprocess.PIPE,
-                                           stderr=subprocess.PIPE, text=True), out))
+            boot = (
+                f"import os, sys; os.sched_setaffinity(0, {{{cpu}}}); sys.argv = {['lthbench'] + argv!r}; "
+                "import runpy; runpy.run_module('lthbench.regression', run_name='__main__')"
+            )
+            procs.append(
+                (
+                    subprocess.Popen(
+                        [sys.executable, "-c", boot], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+                    ),
+                    out,
+                )
+            )
         for proc, out in procs:
             _, err = proc.communicate()
             if proc.returncode != 0:
@@ -281,8 +341,16 @@ def run_mutation(m: coverage.Mutation, reference: str) -> dict:
     moved = [ln.split(" ", 2)[1].rstrip(":") for ln in lines]
     ok = proc.returncode == 1 and coverage.caught(m, moved)
     err = proc.stderr.strip().splitlines()[-1:] if proc.returncode not in (0, 1) else []
-    return {"name": m.name, "knob": m.knob, "how": m.how, "rc": proc.returncode, "moved": moved, "caught": ok,
-            "seconds": time.perf_counter() - t0, "first": lines[0] if lines else (err[0] if err else "")}
+    return {
+        "name": m.name,
+        "knob": m.knob,
+        "how": m.how,
+        "rc": proc.returncode,
+        "moved": moved,
+        "caught": ok,
+        "seconds": time.perf_counter() - t0,
+        "first": lines[0] if lines else (err[0] if err else ""),
+    }
 
 
 def mutate(args) -> int:
@@ -295,8 +363,11 @@ def mutate(args) -> int:
         for fut in concurrent.futures.as_completed(futures):
             r, m = fut.result(), futures[fut]
             results.append(r)
-            print(f"{'caught' if r['caught'] else 'MISSED'} {m.name} ({m.knob}): exit {r['rc']}, {len(r['moved'])} "
-                  f"values moved, {r['seconds']:.0f} s; {r['first']}", flush=True)
+            print(
+                f"{'caught' if r['caught'] else 'MISSED'} {m.name} ({m.knob}): exit {r['rc']}, {len(r['moved'])} "
+                f"values moved, {r['seconds']:.0f} s; {r['first']}",
+                flush=True,
+            )
     order = {m.name: i for i, m in enumerate(todo)}
     results.sort(key=lambda r: order[r["name"]])
     n_caught = sum(r["caught"] for r in results)
@@ -310,14 +381,18 @@ def mutate(args) -> int:
 
 def report_table(results: list[dict]) -> str:
     """Markdown: one row per mutation (knob, mutation, cells of the knob, verdict, values moved, first line)."""
-    rows = ["| knob | mutation | gate cells (knob table) | verdict | values moved | first moved value |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| knob | mutation | gate cells (knob table) | verdict | values moved | first moved value |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         first = r["first"].replace("|", "/")
         if len(first) > 160:
             first = first[:157] + "..."
-        rows.append(f"| `{r['knob']}` | {r['how']} | {', '.join(coverage.KNOBS[r['knob']].cells)} | "
-                    f"{'caught' if r['caught'] else '**missed**'} (exit {r['rc']}) | {len(r['moved'])} | {first} |")
+        rows.append(
+            f"| `{r['knob']}` | {r['how']} | {', '.join(coverage.KNOBS[r['knob']].cells)} | "
+            f"{'caught' if r['caught'] else '**missed**'} (exit {r['rc']}) | {len(r['moved'])} | {first} |"
+        )
     n = sum(r["caught"] for r in results)
     rows.append("")
     rows.append(f"Kill rate: {n} of {len(results)} ({n / len(results):.0%}).")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -45,7 +45,9 @@ KNOBS = {
     # TaskSpec fields
     "system_id": Knob("the Hamiltonian (and, reference_id being empty, its reference row)", ALL_EXACT_TFIM),
     "net": Knob("the ansatz", ALL_EXACT_TFIM),
-    "net_hyper": Knob("the ansatz's hyperparameters (width alpha, ResCNN filters)", ALL_EXACT_TFIM + ("tfim3x3-rescnn/*",)),
+    "net_hyper": Knob(
+        "the ansatz's hyperparameters (width alpha, ResCNN filters)", ALL_EXACT_TFIM + ("tfim3x3-rescnn/*",)
+    ),
     "dense_steps": Knob("dense training budget (also each control's)", ALL_EXACT_TFIM),
     "round_steps": Knob("per-round retraining budget", ("tfim3x3-exact/imp@r[12]",)),
     "n_samples": Knob("Monte Carlo samples per step", MC_TFIM),
@@ -69,11 +71,14 @@ KNOBS = {
     # run settings (arguments of run_protocol)
     "run:method": Knob("pruning method", ("tfim3x3-exact/imp@r[12]",)),
     "run:protocol": Knob("protocol imp-wr | imp-ct | irp-wr", ("tfim3x3-exact/imp@r2",)),
-    "run:rewind_to": Knob("rewind target trained | init | step:K", ("tfim3x3-exact/imp@r[12]", "toric2-exact/imp@r[12]")),
+    "run:rewind_to": Knob(
+        "rewind target trained | init | step:K", ("tfim3x3-exact/imp@r[12]", "toric2-exact/imp@r[12]")
+    ),
     "run:controls": Knob("which controls are trained", ("tfim3x3-exact/*@r2",)),
     # code paths no field names
-    "code:ansatz-dtype": Knob("the ansatz's parameter dtype (FFNN float64, ResCNN float32)",
-                              ALL_EXACT_TFIM + ("tfim3x3-rescnn/*",)),
+    "code:ansatz-dtype": Knob(
+        "the ansatz's parameter dtype (FFNN float64, ResCNN float32)", ALL_EXACT_TFIM + ("tfim3x3-rescnn/*",)
+    ),
     "code:reference-row": Knob("the reference row's energy value", ALL_EXACT_TFIM),
     "code:control-ticket": Knob("the ticket control (trained mask, init weights)", ("tfim3x3-exact/ticket@r2",)),
     "code:control-reinit": Knob("the reinit control (trained mask, fresh init)", ("tfim3x3-exact/reinit@r2",)),
@@ -85,17 +90,18 @@ EXEMPT = {
     "description": "free text, no number depends on it",
     "n_steps": "TrainConfig.n_steps is set from dense_steps / round_steps, both covered",
     "sr_alive_only": "implementation switch with the same mathematics (SR over the alive parameters: exact "
-                     "algebra, tested equal in tests/); not part of a task's definition",
+    "algebra, tested equal in tests/); not part of a task's definition",
     "cg_warm_start": "a TrainConfig switch that TaskSpec does not carry (every task runs CG with its default); "
-                     "a change of that default moves the CG cells (tfim3x3-mc-cg/*)",
+    "a change of that default moves the CG cells (tfim3x3-mc-cg/*)",
     "sr_dedup": "implementation switch with the same mathematics (SR over distinct samples: exact algebra, "
-                "tested equal in tests/); not part of a task's definition",
+    "tested equal in tests/); not part of a task's definition",
 }
 
 # Fields vmccore may add to TaskSpec / TrainConfig (coord.md item 5). Covered here as soon as they exist.
 SOLVER_FIELDS = ("sr_solver", "cg_tol", "cg_maxiter")
 FIELDS = tuple(f.name for f in dataclasses.fields(TaskSpec)) + tuple(
-    f.name for f in dataclasses.fields(TrainConfig) if f.name not in {g.name for g in dataclasses.fields(TaskSpec)})
+    f.name for f in dataclasses.fields(TrainConfig) if f.name not in {g.name for g in dataclasses.fields(TaskSpec)}
+)
 if "sr_solver" in FIELDS:
     KNOBS["sr_solver"] = Knob("SR linear solver", MC_TFIM)
     KNOBS["cg_tol"] = Knob("CG tolerance (the gate's CG cells)", ("tfim3x3-mc-cg/*",))
@@ -180,8 +186,12 @@ def dtype_swap_patch():
         def cast(params, dtype):
             return jax.tree_util.tree_map(lambda p: p.astype(dtype), params)
 
-        return dataclasses.replace(a, dtype=new, init=lambda key: cast(init(key), new),
-                                   log_psi=lambda params, spins: log_psi(cast(params, own), spins))
+        return dataclasses.replace(
+            a,
+            dtype=new,
+            init=lambda key: cast(init(key), new),
+            log_psi=lambda params, spins: log_psi(cast(params, own), spins),
+        )
 
     return replaced(nets, "make_ansatz", make_ansatz)
 
@@ -214,64 +224,145 @@ def control_patch(target: str, source: str):
 
 
 MUTATIONS = [
-    Mutation("system kappa 3.04438 -> 3", "system_id", "system_id tfim2d-3x3-obc-k3.04438 -> tfim2d-3x3-obc-k3",
-             spec={"system_id": const("tfim2d-3x3-obc-k3")}),
+    Mutation(
+        "system kappa 3.04438 -> 3",
+        "system_id",
+        "system_id tfim2d-3x3-obc-k3.04438 -> tfim2d-3x3-obc-k3",
+        spec={"system_id": const("tfim2d-3x3-obc-k3")},
+    ),
     Mutation("net ffnn -> rbm", "net", "net ffnn -> rbm (same alpha)", spec={"net": const("rbm")}),
-    Mutation("net_hyper x1.5", "net_hyper", "alpha x 1.5 (FFNN 1 -> 1.5), ResCNN nf x 1.5 (2 -> 3)",
-             spec={"net_hyper": lambda h: tuple((k, int(round(v * 1.5)) if k == "nf" else v * 1.5 if k == "alpha" else v)
-                                               for k, v in h)}),
+    Mutation(
+        "net_hyper x1.5",
+        "net_hyper",
+        "alpha x 1.5 (FFNN 1 -> 1.5), ResCNN nf x 1.5 (2 -> 3)",
+        spec={
+            "net_hyper": lambda h: tuple(
+                (k, int(round(v * 1.5)) if k == "nf" else v * 1.5 if k == "alpha" else v) for k, v in h
+            )
+        },
+    ),
     Mutation("dense_steps x1.5", "dense_steps", "dense_steps x 1.5", spec={"dense_steps": x(1.5, True)}),
     Mutation("round_steps x1.5", "round_steps", "round_steps x 1.5", spec={"round_steps": x(1.5, True)}),
-    Mutation("n_samples x1.5", "n_samples", "n_samples x 1.5 (128 -> 192, still a multiple of 16 chains)",
-             spec={"n_samples": x(1.5, True)}),
-    Mutation("n_chains x2", "n_chains", "n_chains x 2 (16 -> 32; x 1.5 does not divide 128 samples)",
-             spec={"n_chains": x(2, True)}),
+    Mutation(
+        "n_samples x1.5",
+        "n_samples",
+        "n_samples x 1.5 (128 -> 192, still a multiple of 16 chains)",
+        spec={"n_samples": x(1.5, True)},
+    ),
+    Mutation(
+        "n_chains x2",
+        "n_chains",
+        "n_chains x 2 (16 -> 32; x 1.5 does not divide 128 samples)",
+        spec={"n_chains": x(2, True)},
+    ),
     Mutation("learning_rate x1.5", "learning_rate", "learning_rate x 1.5", spec={"learning_rate": x(1.5)}),
     Mutation("sr_shift x1.5", "sr_shift", "sr_shift x 1.5 (1e-3 -> 1.5e-3)", spec={"sr_shift": x(1.5)}),
     Mutation("sr off", "sr_shift", "sr_shift -> None (plain gradient)", spec={"sr_shift": const(None)}),
-    Mutation("optimizer swap", "optimizer", "sgd <-> adam", spec={"optimizer": lambda o: "adam" if o == "sgd" else "sgd"}),
+    Mutation(
+        "optimizer swap", "optimizer", "sgd <-> adam", spec={"optimizer": lambda o: "adam" if o == "sgd" else "sgd"}
+    ),
     Mutation("exact toggle", "exact", "Monte Carlo -> full sums", spec={"exact": lambda e: not e}),
-    Mutation("star_flip_prob x1.5", "star_flip_prob", "star_flip_prob x 1.5 (0.5 -> 0.75)",
-             spec={"star_flip_prob": x(1.5)}),
-    Mutation("star flips off", "star_flip_prob", "star_flip_prob -> 0 (single-spin moves only)",
-             spec={"star_flip_prob": const(0.0)}),
+    Mutation(
+        "star_flip_prob x1.5", "star_flip_prob", "star_flip_prob x 1.5 (0.5 -> 0.75)", spec={"star_flip_prob": x(1.5)}
+    ),
+    Mutation(
+        "star flips off",
+        "star_flip_prob",
+        "star_flip_prob -> 0 (single-spin moves only)",
+        spec={"star_flip_prob": const(0.0)},
+    ),
     Mutation("n_eval_steps x1.5", "n_eval_steps", "n_eval_steps x 1.5 (10 -> 15)", spec={"n_eval_steps": x(1.5, True)}),
-    Mutation("prune_fraction x1.5", "prune_fraction", "prune_fraction x 1.5 (0.5 -> 0.75)",
-             spec={"prune_fraction": x(1.5)}),
+    Mutation(
+        "prune_fraction x1.5", "prune_fraction", "prune_fraction x 1.5 (0.5 -> 0.75)", spec={"prune_fraction": x(1.5)}
+    ),
     Mutation("n_rounds x1.5", "n_rounds", "n_rounds x 1.5 (2 -> 3)", spec={"n_rounds": x(1.5, True)}),
     Mutation("control_every x2", "control_every", "control_every 1 -> 2", spec={"control_every": x(2, True)}),
-    Mutation("scope swap", "scope", "scope global <-> layer",
-             spec={"scope": lambda s: "layer" if s == "global" else "global"}),
-    Mutation("exclude toggle", "exclude", "exclude () -> ('block0_conv2',) (and back)",
-             spec={"exclude": lambda e: () if e else ("block0_conv2",)}),
-    Mutation("reference_id swap", "reference_id", "reference_id '' -> tfim2d-3x3-obc-k3 (another row)",
-             spec={"reference_id": const("tfim2d-3x3-obc-k3")}),
-    Mutation("sweep_size x1.5", "sweep_size", "sweep_size None (N = 9) -> 14 proposals per sample",
-             config={"sweep_size": lambda s: 14 if s is None else int(round(s * 1.5))}),
+    Mutation(
+        "scope swap",
+        "scope",
+        "scope global <-> layer",
+        spec={"scope": lambda s: "layer" if s == "global" else "global"},
+    ),
+    Mutation(
+        "exclude toggle",
+        "exclude",
+        "exclude () -> ('block0_conv2',) (and back)",
+        spec={"exclude": lambda e: () if e else ("block0_conv2",)},
+    ),
+    Mutation(
+        "reference_id swap",
+        "reference_id",
+        "reference_id '' -> tfim2d-3x3-obc-k3 (another row)",
+        spec={"reference_id": const("tfim2d-3x3-obc-k3")},
+    ),
+    Mutation(
+        "sweep_size x1.5",
+        "sweep_size",
+        "sweep_size None (N = 9) -> 14 proposals per sample",
+        config={"sweep_size": lambda s: 14 if s is None else int(round(s * 1.5))},
+    ),
     Mutation("n_burn_in x1.5", "n_burn_in", "n_burn_in x 1.5 (100 -> 150)", config={"n_burn_in": x(1.5, True)}),
-    Mutation("n_discard_per_step toggle", "n_discard_per_step", "n_discard_per_step 0 -> 1",
-             config={"n_discard_per_step": lambda d: 1 if d == 0 else 0}),
+    Mutation(
+        "n_discard_per_step toggle",
+        "n_discard_per_step",
+        "n_discard_per_step 0 -> 1",
+        config={"n_discard_per_step": lambda d: 1 if d == 0 else 0},
+    ),
     Mutation("method magnitude -> random", "run:method", "method magnitude -> random", run={"method": const("random")}),
-    Mutation("protocol imp-wr -> imp-ct", "run:protocol", "protocol imp-wr -> imp-ct", run={"protocol": const("imp-ct")}),
-    Mutation("rewind swap", "run:rewind_to", "rewind trained -> init; step:50 -> step:75",
-             run={"rewind_to": lambda r: "init" if r == "trained" else f"step:{int(int(r.split(':')[1]) * 1.5)}"}),
-    Mutation("controls drop random-mask", "run:controls", "controls (ticket, reinit, random-mask) -> (ticket, reinit)",
-             run={"controls": lambda c: tuple(n for n in c if n != "random-mask")}),
-    Mutation("dtype swap", "code:ansatz-dtype", "parameters stored as float32 (FFNN) / float64 (ResCNN) (make_ansatz patched)",
-             patch=dtype_swap_patch),
-    Mutation("reference row x(1+1e-8)", "code:reference-row", "reference energy x (1 + 1e-8) (reference_energy patched)",
-             patch=reference_row_patch),
-    Mutation("ticket <- reinit", "code:control-ticket", "the ticket control runs reinit's code",
-             patch=lambda: control_patch("ticket", "reinit")),
-    Mutation("reinit <- ticket", "code:control-reinit", "the reinit control runs ticket's code",
-             patch=lambda: control_patch("reinit", "ticket")),
-    Mutation("random-mask <- ticket", "code:control-random-mask", "the random-mask control runs ticket's code",
-             patch=lambda: control_patch("random-mask", "ticket")),
+    Mutation(
+        "protocol imp-wr -> imp-ct", "run:protocol", "protocol imp-wr -> imp-ct", run={"protocol": const("imp-ct")}
+    ),
+    Mutation(
+        "rewind swap",
+        "run:rewind_to",
+        "rewind trained -> init; step:50 -> step:75",
+        run={"rewind_to": lambda r: "init" if r == "trained" else f"step:{int(int(r.split(':')[1]) * 1.5)}"},
+    ),
+    Mutation(
+        "controls drop random-mask",
+        "run:controls",
+        "controls (ticket, reinit, random-mask) -> (ticket, reinit)",
+        run={"controls": lambda c: tuple(n for n in c if n != "random-mask")},
+    ),
+    Mutation(
+        "dtype swap",
+        "code:ansatz-dtype",
+        "parameters stored as float32 (FFNN) / float64 (ResCNN) (make_ansatz patched)",
+        patch=dtype_swap_patch,
+    ),
+    Mutation(
+        "reference row x(1+1e-8)",
+        "code:reference-row",
+        "reference energy x (1 + 1e-8) (reference_energy patched)",
+        patch=reference_row_patch,
+    ),
+    Mutation(
+        "ticket <- reinit",
+        "code:control-ticket",
+        "the ticket control runs reinit's code",
+        patch=lambda: control_patch("ticket", "reinit"),
+    ),
+    Mutation(
+        "reinit <- ticket",
+        "code:control-reinit",
+        "the reinit control runs ticket's code",
+        patch=lambda: control_patch("reinit", "ticket"),
+    ),
+    Mutation(
+        "random-mask <- ticket",
+        "code:control-random-mask",
+        "the random-mask control runs ticket's code",
+        patch=lambda: control_patch("random-mask", "ticket"),
+    ),
 ]
 if "sr_solver" in FIELDS:
     MUTATIONS += [
-        Mutation("sr_solver swap", "sr_solver", "sr_solver cholesky <-> cg",
-                 spec={"sr_solver": lambda s: "cg" if s != "cg" else "cholesky"}),
+        Mutation(
+            "sr_solver swap",
+            "sr_solver",
+            "sr_solver cholesky <-> cg",
+            spec={"sr_solver": lambda s: "cg" if s != "cg" else "cholesky"},
+        ),
         Mutation("cg_tol x10", "cg_tol", "cg_tol x 10", spec={"cg_tol": x(10.0)}),
         Mutation("cg_maxiter -> 1", "cg_maxiter", "cg_maxiter -> 1 iteration", spec={"cg_maxiter": const(1)}),
     ]

@@ -42,9 +42,11 @@ def load_reference(path: str | os.PathLike = REFERENCE_PATH, *, allow_old: bool 
     except (OSError, ValueError) as err:
         raise LthbenchError(f"cannot read the gate's reference file {str(path)!r}: {err}") from None
     if ref.get("format") != FORMAT and not allow_old:
-        raise LthbenchError(f"the gate's reference file {str(path)!r} has format {ref.get('format', 1)}, "
-                            f"this gate reads format {FORMAT}: re-record it (`python -m lthbench.regression "
-                            "--update --why ...`)")
+        raise LthbenchError(
+            f"the gate's reference file {str(path)!r} has format {ref.get('format', 1)}, "
+            f"this gate reads format {FORMAT}: re-record it (`python -m lthbench.regression "
+            "--update --why ...`)"
+        )
     return ref
 
 
@@ -58,23 +60,26 @@ def check_numerics(ref: dict, code_version: int) -> None:
     if stored != code_version:
         raise LthbenchError(
             f"the reference was recorded under NUMERICS_VERSION {stored}, the code has {code_version}: "
-            "re-record it with `python -m lthbench.regression --update --why \"...\"` in the same change")
+            're-record it with `python -m lthbench.regression --update --why "..."` in the same change'
+        )
 
 
 def check_update_allowed(ref: dict, code_version: int, same_numerics: bool, why: str, partial: bool) -> None:
     """The update rule (module doc), checked before any measurement; LthbenchError (one line) if broken."""
     if not why or not why.strip():
-        raise LthbenchError("--update needs --why \"...\": the reason goes into the reference's history")
+        raise LthbenchError('--update needs --why "...": the reason goes into the reference\'s history')
     stored = stored_numerics_version(ref)
     if same_numerics:
         if stored != code_version:
-            raise LthbenchError(f"--same-numerics needs equal numerics versions; the reference has {stored}, "
-                                f"the code {code_version}")
+            raise LthbenchError(
+                f"--same-numerics needs equal numerics versions; the reference has {stored}, the code {code_version}"
+            )
         return
     if code_version <= stored:
         raise LthbenchError(
             f"re-recording needs NUMERICS_VERSION bumped above the reference's {stored} (lthbench/numerics.py, "
-            f"now {code_version}) in the same change, or --same-numerics for a pure addition of cells")
+            f"now {code_version}) in the same change, or --same-numerics for a pure addition of cells"
+        )
     if partial:
         raise LthbenchError("with a new NUMERICS_VERSION every gate task is re-recorded: drop --only")
 
@@ -96,13 +101,26 @@ def check_pure_addition(d: dict) -> None:
     """LthbenchError naming the first moved/removed values when an update is not a pure addition."""
     bad = [f"{n}: {o!r} -> {m!r}" for n, o, m in d["changed"]] + [f"{n} removed" for n, _ in d["removed"]]
     if bad:
-        raise LthbenchError(f"--same-numerics but {len(bad)} stored value(s) moved or vanished (first: {bad[0]}); "
-                            "bump NUMERICS_VERSION instead. Nothing was written")
+        raise LthbenchError(
+            f"--same-numerics but {len(bad)} stored value(s) moved or vanished (first: {bad[0]}); "
+            "bump NUMERICS_VERSION instead. Nothing was written"
+        )
 
 
-def updated_reference(old: dict, *, values: dict, distributions: dict, walls: dict, tasks: list[str],
-                      numerics_version: int, why: str, command: str, commit: str, machine: str,
-                      platform_info: dict) -> tuple[dict, dict]:
+def updated_reference(
+    old: dict,
+    *,
+    values: dict,
+    distributions: dict,
+    walls: dict,
+    tasks: list[str],
+    numerics_version: int,
+    why: str,
+    command: str,
+    commit: str,
+    machine: str,
+    platform_info: dict,
+) -> tuple[dict, dict]:
     """(new reference, its history entry). Values and distributions of the gate tasks `tasks` are
     replaced by the measured ones; other tasks' are kept (a partial, pure-addition update)."""
     from .cells import task_of
@@ -117,7 +135,7 @@ def updated_reference(old: dict, *, values: dict, distributions: dict, walls: di
     if old.get("format") != FORMAT and old.get("values"):
         d["removed_format1"] = sorted(old["values"])  # format-1 names (rel_error only): all replaced
     entry = {
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "git_commit": commit,
         "numerics_version": numerics_version,
         "previous_numerics_version": stored_numerics_version(old),
@@ -130,9 +148,9 @@ def updated_reference(old: dict, *, values: dict, distributions: dict, walls: di
     new = {
         "format": FORMAT,
         "description": "lthbench accuracy regression gate (lthbench/gate): fixed-key values of small gate tasks, "
-                       f"compared at {RTOL:.0e} relative in both directions, and across-seed distributions of "
-                       "the Monte Carlo cells (t-test + Holm). Re-record only with the command below.",
-        "command": "python -m lthbench.regression --update --why \"...\" [--same-numerics]",
+        f"compared at {RTOL:.0e} relative in both directions, and across-seed distributions of "
+        "the Monte Carlo cells (t-test + Holm). Re-record only with the command below.",
+        "command": 'python -m lthbench.regression --update --why "..." [--same-numerics]',
         "numerics_version": numerics_version,
         "git_commit": commit,
         "created_utc": entry["date_utc"],
@@ -141,8 +159,9 @@ def updated_reference(old: dict, *, values: dict, distributions: dict, walls: di
         "rtol": RTOL,
         "values": new_values,
         "distributions": dict(sorted(new_dist.items())),
-        "wall_time_s": dict(sorted({**(old.get("wall_time_s", {}) if old.get("format") == FORMAT else {}),
-                                    **walls}.items())),
+        "wall_time_s": dict(
+            sorted({**(old.get("wall_time_s", {}) if old.get("format") == FORMAT else {}), **walls}.items())
+        ),
         "history": list(old.get("history", [])) + [entry],
     }
     return new, entry

@@ -120,7 +120,9 @@ def seed_samples(values: dict[str, float], quantity: str) -> dict[str, list[floa
     return {cell: [v for _, v in sorted(pairs)] for cell, pairs in sorted(by_cell.items())}
 
 
-def compare_distributions(samples: dict[str, list[float]], distributions: dict[str, dict], alpha: float = ALPHA) -> list[dict]:
+def compare_distributions(
+    samples: dict[str, list[float]], distributions: dict[str, dict], alpha: float = ALPHA
+) -> list[dict]:
     """One verdict per cell of `distributions` ({cell: {'values': [...]}}) that `samples` has:
     {'name', 'mean', 'stored_mean', 'stored_std', 'n', 'm', 'p', 'status'}; status 'ok' or 'SHIFTED'
     (rejected by Holm at family-wise level alpha), 'MISSING' when the cell has fewer than 2 seeds."""
@@ -129,8 +131,14 @@ def compare_distributions(samples: dict[str, list[float]], distributions: dict[s
         if cell.split("/", 1)[0] not in {c.split("/", 1)[0] for c in samples}:
             continue
         sample, pop = samples.get(cell, []), list(dist["values"])
-        entry = {"name": cell, "n": len(sample), "m": len(pop), "stored_mean": float(np.mean(pop)),
-                 "stored_std": float(np.std(pop, ddof=1)), "mean": float(np.mean(sample)) if sample else math.nan}
+        entry = {
+            "name": cell,
+            "n": len(sample),
+            "m": len(pop),
+            "stored_mean": float(np.mean(pop)),
+            "stored_std": float(np.std(pop, ddof=1)),
+            "mean": float(np.mean(sample)) if sample else math.nan,
+        }
         if len(sample) < 2 or not all(math.isfinite(x) for x in sample):
             entry.update(p=0.0, status="MISSING")
         else:
@@ -145,6 +153,8 @@ def compare_distributions(samples: dict[str, list[float]], distributions: dict[s
 
 def format_distribution_verdict(v: dict, alpha: float = ALPHA) -> str:
     """'ok tfim3x3-mc/imp@r0 energy: mean of 3 seeds -9.1 vs stored -9.2 +- 0.01 (8 seeds), Welch p 0.4 (Holm, FWER 0.01)'."""
-    return (f"{v['status']} {v['name']} (across seeds): mean of {v['n']} seeds {v['mean']!r} vs stored mean "
-            f"{v['stored_mean']!r} (std {v['stored_std']:.3e}, {v['m']} seeds), two-sided t-test p = {v['p']:.3g} "
-            f"(Holm over the cells tested, family-wise false-alarm rate {alpha})")
+    return (
+        f"{v['status']} {v['name']} (across seeds): mean of {v['n']} seeds {v['mean']!r} vs stored mean "
+        f"{v['stored_mean']!r} (std {v['stored_std']:.3e}, {v['m']} seeds), two-sided t-test p = {v['p']:.3g} "
+        f"(Holm over the cells tested, family-wise false-alarm rate {alpha})"
+    )

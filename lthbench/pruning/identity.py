@@ -26,7 +26,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import LthbenchError
 from ..numerics import NUMERICS_VERSION
@@ -63,9 +63,27 @@ def fingerprint_of(identity: dict) -> str:
 # when it differs from its default: a new knob at its default keeps today's numbers (a default that
 # moves numbers bumps NUMERICS_VERSION with the gate), so landing it does not invalidate long runs.
 BASE_TASK_FIELDS = (
-    "id", "system_id", "net", "net_hyper", "dense_steps", "round_steps", "n_samples", "n_chains", "learning_rate",
-    "sr_shift", "optimizer", "exact", "star_flip_prob", "n_eval_steps", "prune_fraction", "n_rounds",
-    "control_every", "scope", "exclude", "reference_id", "description",
+    "id",
+    "system_id",
+    "net",
+    "net_hyper",
+    "dense_steps",
+    "round_steps",
+    "n_samples",
+    "n_chains",
+    "learning_rate",
+    "sr_shift",
+    "optimizer",
+    "exact",
+    "star_flip_prob",
+    "n_eval_steps",
+    "prune_fraction",
+    "n_rounds",
+    "control_every",
+    "scope",
+    "exclude",
+    "reference_id",
+    "description",
 )
 
 
@@ -117,8 +135,16 @@ def method_identity(method: Callable, name: str) -> dict:
     }
 
 
-def chain_identity(task, method: Callable, method_name: str, label: str, protocol: str, rewind: str,
-                   reference_row: str, fidelity_exact_max_spins: int) -> dict:
+def chain_identity(
+    task,
+    method: Callable,
+    method_name: str,
+    label: str,
+    protocol: str,
+    rewind: str,
+    reference_row: str,
+    fidelity_exact_max_spins: int,
+) -> dict:
     """The identity shared by every cell of one chain (see the module docstring)."""
     return {
         "task": task_identity(task),
@@ -126,8 +152,11 @@ def chain_identity(task, method: Callable, method_name: str, label: str, protoco
         "label": label,
         "protocol": protocol,
         "rewind": rewind,
-        "controls": {"names": list(CONTROL_NAMES), "budget": "dense_steps",
-                     "fidelity_exact_max_spins": int(fidelity_exact_max_spins)},
+        "controls": {
+            "names": list(CONTROL_NAMES),
+            "budget": "dense_steps",
+            "fidelity_exact_max_spins": int(fidelity_exact_max_spins),
+        },
         "numerics_version": NUMERICS_VERSION,
         "reference": reference_row,
     }
@@ -192,4 +221,5 @@ def check_resume(records: Iterable[dict], chains: Iterable[tuple[str, str, dict,
         what = "; ".join(diff) or "its fingerprint differs"
         raise LthbenchError(
             f"{where} holds cells of {rec['task']} {rec.get('method')} computed with other settings ({what}); "
-            "rerun with --fresh to discard them and start over, or write to a new --out")
+            "rerun with --fresh to discard them and start over, or write to a new --out"
+        )

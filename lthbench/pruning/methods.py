@@ -33,8 +33,9 @@ import inspect
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,7 @@ from ..errors import LthbenchError, UserCodeError, one_line
 from ..masks import is_subset, path_name, same_structure
 
 PyTree = Any
-NRemove = Union[dict, int]
+NRemove = dict | int
 
 SCOPES = ("layer", "global")
 
@@ -176,8 +177,9 @@ def check_scores(scores: PyTree, params: PyTree, mask: PyTree, prunable: PyTree)
     p_named = _leaves(params)
     if len(s_leaves) != len(p_named):
         raise LthbenchError(f"scores have {len(s_leaves)} leaves, the params {len(p_named)}")
-    for (name, w), sc, m, is_p in zip(p_named, s_leaves, jax.tree_util.tree_leaves(mask),
-                                      jax.tree_util.tree_leaves(prunable)):
+    for (name, w), sc, m, is_p in zip(
+        p_named, s_leaves, jax.tree_util.tree_leaves(mask), jax.tree_util.tree_leaves(prunable)
+    ):
         if not is_p:
             continue
         if np.shape(sc) != np.shape(w):
@@ -277,8 +279,9 @@ class SynFlow(ScoreMethod):
         def flow(theta):
             return jnp.sum(context.log_psi(theta, ones.astype(jax.tree_util.tree_leaves(theta)[0].dtype)))
 
-        lin = jax.tree_util.tree_map(lambda w, m: jnp.abs(jnp.asarray(w)) * jnp.asarray(m, jnp.asarray(w).dtype),
-                                     params, mask)
+        lin = jax.tree_util.tree_map(
+            lambda w, m: jnp.abs(jnp.asarray(w)) * jnp.asarray(m, jnp.asarray(w).dtype), params, mask
+        )
         grad = jax.grad(flow)(lin)
         return jax.tree_util.tree_map(lambda w, g: np.abs(np.asarray(w * g)), lin, grad)
 
@@ -340,7 +343,7 @@ def parse_method_spec(spec: str) -> tuple[str, dict]:
         raise LthbenchError(f"bad pruning method {text!r}: use name, name[k=v,...] or package.module:Name[k=v,...]")
     name, body = m.group(1).strip(), m.group(2)
     kwargs: dict = {}
-    for part in ([] if body is None or not body.strip() else body.split(",")):
+    for part in [] if body is None or not body.strip() else body.split(","):
         key, eq, value = (x.strip() for x in part.partition("="))
         if not eq or not _KEY.fullmatch(key) or not _VALUE.fullmatch(value):
             raise LthbenchError(f"bad hyperparameter {part.strip()!r} in method {text!r}: use key=value")
@@ -406,8 +409,10 @@ def _coerce(spec: str, param: inspect.Parameter, value):
     else:
         ok = True
     if not ok:
-        raise LthbenchError(f"hyperparameter {param.name}={format_value(value)} of method {spec!r} must be "
-                            f"{want.__name__} (default {format_value(default)})")
+        raise LthbenchError(
+            f"hyperparameter {param.name}={format_value(value)} of method {spec!r} must be "
+            f"{want.__name__} (default {format_value(default)})"
+        )
     return want(value) if want in (int, float) else value
 
 
@@ -436,9 +441,17 @@ def non_default(target: Callable, kwargs: dict) -> dict:
 
 def _same_value(a, b) -> bool:
     try:
-        return type(a) is type(b) and bool(a == b) or (
-            isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool)
-            and not isinstance(b, bool) and float(a) == float(b))
+        return (
+            type(a) is type(b)
+            and bool(a == b)
+            or (
+                isinstance(a, (int, float))
+                and isinstance(b, (int, float))
+                and not isinstance(a, bool)
+                and not isinstance(b, bool)
+                and float(a) == float(b)
+            )
+        )
     except Exception:  # noqa: BLE001 - incomparable values are different
         return False
 
@@ -521,8 +534,9 @@ def _instantiate(cls: type, kwargs: dict, spec: str):
     except LthbenchError:
         raise
     except TypeError as exc:
-        raise LthbenchError(f"pruning method class {spec} must be constructible from its keyword arguments: "
-                            f"{one_line(exc)}") from None
+        raise LthbenchError(
+            f"pruning method class {spec} must be constructible from its keyword arguments: {one_line(exc)}"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - the user's constructor
         raise UserCodeError(f"pruning method {spec} could not be built: {one_line(exc)}") from exc
     if not callable(obj):
@@ -600,8 +614,10 @@ def check_signature(method: Callable) -> None:
     try:
         sig.bind(None, None, None, None, None)
     except TypeError:
-        raise LthbenchError(f"pruning method {method_name(method)!r} must take (params, mask, n_remove, key, "
-                            f"context); its signature is {sig}") from None
+        raise LthbenchError(
+            f"pruning method {method_name(method)!r} must take (params, mask, n_remove, key, "
+            f"context); its signature is {sig}"
+        ) from None
 
 
 def requirements(method: Callable) -> tuple:
@@ -613,7 +629,9 @@ def requirements(method: Callable) -> tuple:
 # Running a method, with its output checked
 
 
-def check_new_mask(new_mask: PyTree, old_mask: PyTree, n_remove: NRemove, prunable: PyTree, who: str = "method") -> PyTree:
+def check_new_mask(
+    new_mask: PyTree, old_mask: PyTree, n_remove: NRemove, prunable: PyTree, who: str = "method"
+) -> PyTree:
     """The new mask as numpy arrays of the old mask's dtypes, or LthbenchError if it is no valid step."""
     try:
         ok = same_structure(new_mask, old_mask)
@@ -628,8 +646,9 @@ def check_new_mask(new_mask: PyTree, old_mask: PyTree, n_remove: NRemove, prunab
             raise LthbenchError(f"pruning {who} returned mask values other than 0 and 1")
     if not is_subset(new_mask, old_mask):
         raise LthbenchError(f"pruning {who} revived weights that an earlier round pruned")
-    for (name, new), old, is_p in zip(_leaves(new_mask), jax.tree_util.tree_leaves(old_mask),
-                                      jax.tree_util.tree_leaves(prunable)):
+    for (name, new), old, is_p in zip(
+        _leaves(new_mask), jax.tree_util.tree_leaves(old_mask), jax.tree_util.tree_leaves(prunable)
+    ):
         if not is_p and not np.array_equal(np.asarray(new), np.asarray(old)):
             raise LthbenchError(f"pruning {who} changed the mask of the non-prunable leaf {name!r}")
     removed = count_removed(new_mask, old_mask, prunable)
@@ -669,6 +688,7 @@ def prune(method: Callable, params: PyTree, mask: PyTree, n_remove: NRemove, key
     except LthbenchError as exc:
         raise type(exc)(f"pruning {who}, round {context.round}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - the method's own failure, reported as the user's error
-        raise UserCodeError(f"pruning {who} failed in round {context.round}: {one_line(exc)}"
-                            " (--debug shows the traceback)") from exc
+        raise UserCodeError(
+            f"pruning {who} failed in round {context.round}: {one_line(exc)} (--debug shows the traceback)"
+        ) from exc
     return check_new_mask(new_mask, mask, n_remove, context.prunable, who=who)

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import jax
 import numpy as np
@@ -214,8 +215,9 @@ class _Chain:
             shapes, lambda name, leaf: bool(self.ansatz.is_prunable(name, leaf)) and not any(e in name for e in exclude)
         )
         self.controls = make_controls(self.ansatz, self.prunable)
-        self.reference, self.reference_source, self.reference_uncertainty, self.reference_method = \
-            _reference(task.reference)
+        self.reference, self.reference_source, self.reference_uncertainty, self.reference_method = _reference(
+            task.reference
+        )
 
     def key(self, control: str, rnd: int):
         from ..results import CellKey
@@ -241,8 +243,9 @@ class _Chain:
             "abs_error_per_spin": abs(e - ref) / n,
             "v_score": _get(result, "v_score"),
             "fidelity_prev": float(fidelity_prev),
-            "fidelity_exact": float("nan") if diverged or params is None else
-            _fidelity_exact(self.system, self.ansatz, apply_mask(params, mask)),
+            "fidelity_exact": float("nan")
+            if diverged or params is None
+            else _fidelity_exact(self.system, self.ansatz, apply_mask(params, mask)),
             "m_z": _get(result, "m_z"),
             "m_x": _get(result, "m_x"),
             "wall_time": float(wall_time),
@@ -282,8 +285,11 @@ class _Chain:
             arts = {"mask": mask, "params": params, "params_init": params_init}
             record = self.record(mask, result, params=params, wall_time=time.perf_counter() - t0)
         if self.rewind == "step":
-            arts["params_step"] = to_numpy(_params_after(
-                self.task, self.system, self.ansatz, arts["params_init"], arts["mask"], self.rewind_step, train_key))
+            arts["params_step"] = to_numpy(
+                _params_after(
+                    self.task, self.system, self.ansatz, arts["params_init"], arts["mask"], self.rewind_step, train_key
+                )
+            )
         self.store.write(key, record, arts)
         return arts
 
@@ -321,13 +327,23 @@ class _Chain:
         context = self.context(rnd, prev_params, prev_mask, purpose_key(root, "grad"))
         mask = prune(self.method, prev_params, prev_mask, n_remove, purpose_key(root, "prune"), context)
         start = to_numpy(apply_mask(self.rewind_target(dense, previous), mask))
-        result = _train(self.task, self.system, self.ansatz, start, mask, self.task.round_steps,
-                        purpose_key(root, "train"))
+        result = _train(
+            self.task, self.system, self.ansatz, start, mask, self.task.round_steps, purpose_key(root, "train")
+        )
         params = to_numpy(result.params)
         diverged = bool(getattr(result, "diverged", False))
-        fid = float("nan") if diverged else _fidelity(
-            self.task, self.system, self.ansatz, apply_mask(prev_params, prev_mask), apply_mask(params, mask),
-            purpose_key(root, "fidelity"))
+        fid = (
+            float("nan")
+            if diverged
+            else _fidelity(
+                self.task,
+                self.system,
+                self.ansatz,
+                apply_mask(prev_params, prev_mask),
+                apply_mask(params, mask),
+                purpose_key(root, "fidelity"),
+            )
+        )
         rec = self.record(mask, result, fidelity_prev=fid, params=params, wall_time=time.perf_counter() - t0)
         self.store.write(key, rec, {"mask": mask, "params": params})
         return {"mask": mask, "params": params}
@@ -336,7 +352,9 @@ class _Chain:
         needs = requirements(self.method)
         unknown = set(needs) - {"grad", "log_psi"}
         if unknown:
-            raise LthbenchError(f"pruning method {method_name(self.method)!r} requires unknown context {sorted(unknown)}")
+            raise LthbenchError(
+                f"pruning method {method_name(self.method)!r} requires unknown context {sorted(unknown)}"
+            )
         grad = None
         if "grad" in needs:
             grad = to_numpy(_energy_grad(self.task, self.system, self.ansatz, params, mask, key))
@@ -357,8 +375,9 @@ class _Chain:
     def control_start(self, name: str, rnd: int, dense: dict, current: dict) -> tuple:
         """(mask, theta_start, train key) of control `name` at round rnd (host arrays)."""
         root = cell_key(self.task.id, self.label, name, rnd, self.seed)
-        mask, start = self.controls[name](current["mask"], dense["params_init"], current["params"],
-                                          purpose_key(root, "control"))
+        mask, start = self.controls[name](
+            current["mask"], dense["params_init"], current["params"], purpose_key(root, "control")
+        )
         return to_numpy(mask), to_numpy(start), purpose_key(root, "train")
 
     def control_finish(self, name: str, rnd: int, mask, result, wall_time: float) -> None:
@@ -379,8 +398,16 @@ def chain_fingerprint(task, method, protocol: str, rewind_to: str, *, compute_re
     resolved = resolve_method(effective)
     check_signature(resolved)
     label = method_label(method, protocol, rewind_to)
-    identity = chain_identity(task, resolved, method_name(effective), label, protocol, rewind_to,
-                              _reference_row(task.reference, compute_reference), EXACT_FIDELITY_MAX_SPINS)
+    identity = chain_identity(
+        task,
+        resolved,
+        method_name(effective),
+        label,
+        protocol,
+        rewind_to,
+        _reference_row(task.reference, compute_reference),
+        EXACT_FIDELITY_MAX_SPINS,
+    )
     return resolved, label, identity, fingerprint_of(identity)
 
 
@@ -393,9 +420,13 @@ def prunable_sizes(task) -> list[int]:
     ansatz = make_ansatz(task.net, system_from_id(task.system_id), **task.hyper)
     shapes = jax.eval_shape(ansatz.init, jax.random.key(0))
     prunable = prunable_leaves(
-        shapes, lambda name, leaf: bool(ansatz.is_prunable(name, leaf)) and not any(e in name for e in task.exclude))
-    return [int(np.prod(np.shape(x))) for x, p in zip(jax.tree_util.tree_leaves(shapes),
-                                                       jax.tree_util.tree_leaves(prunable)) if p]
+        shapes, lambda name, leaf: bool(ansatz.is_prunable(name, leaf)) and not any(e in name for e in task.exclude)
+    )
+    return [
+        int(np.prod(np.shape(x)))
+        for x, p in zip(jax.tree_util.tree_leaves(shapes), jax.tree_util.tree_leaves(prunable))
+        if p
+    ]
 
 
 def max_rounds(alive: list[int], fraction: float, scope: str, limit: int = 100_000) -> tuple[int, str]:
@@ -501,11 +532,13 @@ def run_protocol(
 
     check_rounds(task, int(n_rounds))
     chain = _Chain(task, method, protocol, rewind_to, seed, store)
-    check_resume(store.fingerprint_records(), [(task.id, chain.label, chain.identity, chain.fingerprint)],
-                 str(store.out_path))
+    check_resume(
+        store.fingerprint_records(), [(task.id, chain.label, chain.identity, chain.fingerprint)], str(store.out_path)
+    )
     control_rounds = set(task.control_rounds(int(n_rounds))) if controls else set()
-    plan = [[("imp", rnd)] + [(name, rnd) for name in controls if rnd in control_rounds]
-            for rnd in range(int(n_rounds) + 1)]
+    plan = [
+        [("imp", rnd)] + [(name, rnd) for name in controls if rnd in control_rounds] for rnd in range(int(n_rounds) + 1)
+    ]
     bar = _progress(task, chain, plan, progress, f"{task.id} {chain.label} s{seed}")
     keys = []
     dense = current = None
@@ -535,9 +568,11 @@ def check_rounds(task, n_rounds: int) -> None:
     limit = max(bound, int(task.n_rounds))
     if n_rounds > limit:
         own = f"; the task's own schedule has {task.n_rounds}" if limit > bound else ""
-        raise LthbenchError(f"{n_rounds} rounds is too many for {task.id}: at most {limit} ({why}, later rounds "
-                            f"would retrain an unchanged mask{own}; prune fraction {task.prune_fraction:g}, "
-                            f"scope {task.scope})")
+        raise LthbenchError(
+            f"{n_rounds} rounds is too many for {task.id}: at most {limit} ({why}, later rounds "
+            f"would retrain an unchanged mask{own}; prune fraction {task.prune_fraction:g}, "
+            f"scope {task.scope})"
+        )
 
 
 def rounds_for_final_density(task, final_density: float) -> int:
@@ -549,8 +584,10 @@ def rounds_for_final_density(task, final_density: float) -> int:
         if density_after(sizes, task.prune_fraction, task.scope, rnd) <= final_density:
             return rnd
     lowest = density_after(sizes, task.prune_fraction, task.scope, bound)
-    raise LthbenchError(f"final density {final_density:g} is unreachable for {task.id}: the lowest is "
-                        f"{lowest:.4g}, after {bound} rounds ({why})")
+    raise LthbenchError(
+        f"final density {final_density:g} is unreachable for {task.id}: the lowest is "
+        f"{lowest:.4g}, after {bound} rounds ({why})"
+    )
 
 
 def _progress(task, chain, plan, enabled: bool, desc: str):

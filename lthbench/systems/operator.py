@@ -145,9 +145,7 @@ class PauliStringHamiltonian:
         spins = jnp.asarray(spins)
         partners = jnp.concatenate([spins[..., None, :], self.flipped(spins)], axis=-2)
         diag = self.diagonal(spins)
-        offdiag = jnp.broadcast_to(
-            jnp.asarray(self.x_coeffs, dtype=diag.dtype), diag.shape + (self.n_flips,)
-        )
+        offdiag = jnp.broadcast_to(jnp.asarray(self.x_coeffs, dtype=diag.dtype), diag.shape + (self.n_flips,))
         return partners, jnp.concatenate([diag[..., None], offdiag], axis=-1)
 
     # -- ED side: integer basis codes ---------------------------------------------------------------

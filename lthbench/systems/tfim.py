@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 from ..errors import LthbenchError
+from .ids import format_number
 from .lattice import chain_bonds, square_bonds
 from .operator import PauliStringHamiltonian
-from .ids import format_number
 
 KAPPA_C_2D = 3.04438  # critical field of the 2D square-lattice TFIM (paper's value)
 

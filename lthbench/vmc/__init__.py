@@ -25,8 +25,12 @@ from .sr import keep_pruned, sr
 # The trainer is loaded on first use (PEP 562), so that `import lthbench.vmc.sr` (the optax
 # transformation) and `lthbench.vmc.config` do not load it.
 _LAZY = {
-    "evaluate": "observables", "exact_vector": "observables", "fidelity": "observables",
-    "ground_space_weight": "observables", "energy_gradient": "trainer", "train": "trainer",
+    "evaluate": "observables",
+    "exact_vector": "observables",
+    "fidelity": "observables",
+    "ground_space_weight": "observables",
+    "energy_gradient": "trainer",
+    "train": "trainer",
 }
 
 

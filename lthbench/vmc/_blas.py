@@ -10,8 +10,8 @@ restores the previous count. If the library cannot be found it does nothing.
 from __future__ import annotations
 
 import contextlib
-import functools
 import ctypes
+import functools
 import glob
 import os
 from functools import lru_cache

@@ -19,8 +19,8 @@ call to floating-point tolerance (batched matmuls may round differently in the l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -86,14 +86,16 @@ def stack_trees(trees: Sequence) -> object:
 
 def unstack_tree(tree, n: int) -> list:
     """Inverse of stack_trees: a pytree with leading axis B -> [pytree] * B (numpy arrays)."""
-    return [jax.tree_util.tree_map(lambda x: np.asarray(x[i]), tree) for i in range(n)]
+    return [jax.tree_util.tree_map(lambda x, i=i: np.asarray(x[i]), tree) for i in range(n)]
 
 
 def _checked(system, ansatz, params, masks, keys, mode):
     n = len(params)
     if n < 1 or len(keys) != n or (masks is not None and len(masks) != n):
-        raise LthbenchError(f"train_batched needs B >= 1 params, masks and keys of equal length "
-                            f"(got {n}, {None if masks is None else len(masks)}, {len(keys)})")
+        raise LthbenchError(
+            f"train_batched needs B >= 1 params, masks and keys of equal length "
+            f"(got {n}, {None if masks is None else len(masks)}, {len(keys)})"
+        )
     mode = AUTO_MODE if mode == "auto" else mode
     if mode not in MODES:
         raise LthbenchError(f"batched mode must be auto, vmap or map, got {mode!r}")
@@ -104,8 +106,9 @@ def _checked(system, ansatz, params, masks, keys, mode):
 
 
 @blas1
-def train_batched(system, ansatz, params: Sequence, masks: Sequence | None, config: TrainConfig, keys: Sequence,
-                  *, mode: str = "auto") -> list[TrainResult]:
+def train_batched(
+    system, ansatz, params: Sequence, masks: Sequence | None, config: TrainConfig, keys: Sequence, *, mode: str = "auto"
+) -> list[TrainResult]:
     """Train B nets of one architecture with one config, as one compiled program; B TrainResults.
 
     params, masks: sequences of B pytrees of equal structure and shapes (masks None = dense). keys: B
@@ -121,12 +124,15 @@ def train_batched(system, ansatz, params: Sequence, masks: Sequence | None, conf
     # SR over the alive parameters when every member's mask allows it, as `train` does
     st = with_alive_cap(static_of(system, config), config, masks)
     bp = _batched_programs(system, ansatz, st, mode, int(config.n_burn_in))
-    masks = [jax.tree_util.tree_map(lambda m, p: np.asarray(m, dtype=np.asarray(p).dtype), m, p)
-             for m, p in zip(masks, params)]
+    masks = [
+        jax.tree_util.tree_map(lambda m, p: np.asarray(m, dtype=np.asarray(p).dtype), m, p)
+        for m, p in zip(masks, params)
+    ]
     mask = jax.tree_util.tree_map(jnp.asarray, stack_trees(masks))
     params_b = apply_mask(jax.tree_util.tree_map(jnp.asarray, stack_trees(params)), mask)
-    keys = jnp.stack([k if jnp.issubdtype(jnp.asarray(k).dtype, jax.dtypes.prng_key) else jax.random.wrap_key_data(k)
-                      for k in keys])
+    keys = jnp.stack(
+        [k if jnp.issubdtype(jnp.asarray(k).dtype, jax.dtypes.prng_key) else jax.random.wrap_key_data(k) for k in keys]
+    )
     basis = basis_arrays(system, config.exact)
     sub = bp["split4"](keys)
     k_chain, k_burn, k_train, k_eval = sub[:, 0], sub[:, 1], sub[:, 2], sub[:, 3]
@@ -135,8 +141,15 @@ def train_batched(system, ansatz, params: Sequence, masks: Sequence | None, conf
         state["chain"] = bp["burn_in"](params_b, state["chain"], k_burn)
 
     def run_call(call, active):
-        out = bp["run_steps"](state["params"], state["opt"], mask, state["chain"], bp["fold_in"](k_train, call),
-                              jnp.asarray(active), basis)
+        out = bp["run_steps"](
+            state["params"],
+            state["opt"],
+            mask,
+            state["chain"],
+            bp["fold_in"](k_train, call),
+            jnp.asarray(active),
+            basis,
+        )
         state["params"], state["opt"], state["chain"], ok, e, v, done = out
         return np.asarray(ok), np.asarray(e), np.asarray(v), np.asarray(done)
 
@@ -164,5 +177,7 @@ def _evaluate_batched(system, config, bp, params_b, chain, k_eval, n: int) -> li
         mzs.append(np.asarray(mz))
         mxs.append(np.asarray(mx))
         rates.append(np.asarray(rate))
-    return [mc_evaluation(n_spins, [e[i] for e in elocs], [m[i] for m in mzs], [m[i] for m in mxs],
-                          [r[i] for r in rates]) for i in range(n)]
+    return [
+        mc_evaluation(n_spins, [e[i] for e in elocs], [m[i] for m in mzs], [m[i] for m in mxs], [r[i] for r in rates])
+        for i in range(n)
+    ]

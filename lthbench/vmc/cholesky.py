@@ -120,11 +120,14 @@ def _parameter_space_gram(jacobian, groups: SampleGroups | None):
         return symmetric_gram(jacobian)
     root = jnp.sqrt(groups.count)
     n = jacobian.shape[0]
-    return _bucketed(groups, n, lambda m: symmetric_gram(jacobian if m == n else jacobian[groups.first[:m]] * root[:m, None]))
+    return _bucketed(
+        groups, n, lambda m: symmetric_gram(jacobian if m == n else jacobian[groups.first[:m]] * root[:m, None])
+    )
 
 
-def solve(jacobian, residual, grad_flat, shift: float, space: str = "auto", gram=None,
-          groups: SampleGroups | None = None):
+def solve(
+    jacobian, residual, grad_flat, shift: float, space: str = "auto", gram=None, groups: SampleGroups | None = None
+):
     """The SR direction (X^T X + shift)^{-1} g as a flat vector. space: 'auto' | 'parameter' | 'sample'.
 
     gram: optional precomputed X X^T (N_s, N_s), used by the sample-space solve (single-layer nets

@@ -122,10 +122,18 @@ class Static(NamedTuple):
 def static_of(system, config: TrainConfig) -> Static:
     """The Static part of `config` for `system` (sweep_size defaults to N)."""
     return Static(
-        int(config.n_samples), int(config.n_chains), float(config.learning_rate), config.optimizer,
-        None if config.sr_shift is None else float(config.sr_shift), bool(config.exact),
-        int(config.sweep_size or system.n_spins), float(config.star_flip_prob), int(config.n_discard_per_step),
-        sr_dedup=bool(config.sr_dedup), sr_solver=config.sr_solver, cg_tol=float(config.cg_tol),
+        int(config.n_samples),
+        int(config.n_chains),
+        float(config.learning_rate),
+        config.optimizer,
+        None if config.sr_shift is None else float(config.sr_shift),
+        bool(config.exact),
+        int(config.sweep_size or system.n_spins),
+        float(config.star_flip_prob),
+        int(config.n_discard_per_step),
+        sr_dedup=bool(config.sr_dedup),
+        sr_solver=config.sr_solver,
+        cg_tol=float(config.cg_tol),
         cg_maxiter=None if config.cg_maxiter is None else int(config.cg_maxiter),
         cg_warm_start=bool(config.cg_warm_start),
     )

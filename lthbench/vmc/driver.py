@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -23,8 +24,9 @@ class Driven(NamedTuple):
     wall: float
 
 
-def drive(run_call: Callable, n_steps: int, n_members: int, on_call: Callable | None = None,
-          finish: Callable | None = None) -> Driven:
+def drive(
+    run_call: Callable, n_steps: int, n_members: int, on_call: Callable | None = None, finish: Callable | None = None
+) -> Driven:
     """Run ceil(n_steps / STEPS_PER_CALL) calls of `run_call(call, active)`.
 
     run_call(call index, active (B, S) bool) -> (ok (B,), energies (B, S), variances (B, S), done (B, S)),

@@ -75,8 +75,17 @@ class MonteCarlo:
     def sample_chains(self, pm, chain, key, n_discard: int, n_per_chain: int | None = None):
         st = self.st
         n_per = st.n_samples // st.n_chains if n_per_chain is None else n_per_chain
-        return sample(self.ansatz, pm, chain, key, n_per, sweep_size=st.sweep_size, stars=self.stars,
-                      star_prob=st.star_flip_prob, n_discard=n_discard)
+        return sample(
+            self.ansatz,
+            pm,
+            chain,
+            key,
+            n_per,
+            sweep_size=st.sweep_size,
+            stars=self.stars,
+            star_prob=st.star_flip_prob,
+            n_discard=n_discard,
+        )
 
     def measure(self, params, mask, chain, key, basis) -> Measured:
         del basis

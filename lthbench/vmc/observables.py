@@ -26,8 +26,14 @@ def mc_evaluation(n_spins: int, elocs: list, mzs, mxs, rates) -> Evaluation:
     """A Monte Carlo Evaluation from `n_eval_steps` steps: elocs[t] (n_per_chain, C), mzs/mxs/rates[t] ()."""
     stats = chain_statistics(np.concatenate(elocs, axis=0).T)  # (C, steps * n_per_chain), chain-major in time
     return Evaluation(
-        stats["mean"], stats["sigma"], stats["variance"], v_score(n_spins, stats["mean"], stats["variance"]),
-        float(np.mean(mzs)), float(np.mean(mxs)), float(np.mean(rates)), stats["tau"],
+        stats["mean"],
+        stats["sigma"],
+        stats["variance"],
+        v_score(n_spins, stats["mean"], stats["variance"]),
+        float(np.mean(mzs)),
+        float(np.mean(mxs)),
+        float(np.mean(rates)),
+        stats["tau"],
     )
 
 

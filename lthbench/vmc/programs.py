@@ -46,8 +46,17 @@ def _mc_evaluation(system, ansatz, mc: MonteCarlo):
         return chain, samples.reshape(-1, n)
 
     def burn_in(params, chain, key, n_sweeps):
-        chain, _, _ = sample(ansatz, params, chain, key, 1, sweep_size=mc.st.sweep_size, stars=mc.stars,
-                             star_prob=mc.st.star_flip_prob, n_discard=n_sweeps)
+        chain, _, _ = sample(
+            ansatz,
+            params,
+            chain,
+            key,
+            1,
+            sweep_size=mc.st.sweep_size,
+            stars=mc.stars,
+            star_prob=mc.st.star_flip_prob,
+            n_discard=n_sweeps,
+        )
         return chain
 
     return mc_eval_step, sample_step, burn_in
@@ -90,4 +99,3 @@ def programs(system, ansatz, st: Static) -> dict:
         "exact_eval": jax.jit(_exact_evaluation(system, ansatz)),
         "init_chains": jax.jit(lambda p, k: init_chains(ansatz, p, st.n_chains, system.n_spins, k)),
     }
-

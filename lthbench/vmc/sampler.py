@@ -72,8 +72,18 @@ def _sweep(ansatz, params, state: ChainState, key, sweep_size: int, stars, star_
     return ChainState(spins, lp), acc
 
 
-def sample(ansatz, params, state: ChainState, key, n_per_chain: int, *, sweep_size: int,
-           stars=None, star_prob: float = 0.0, n_discard: int = 0):
+def sample(
+    ansatz,
+    params,
+    state: ChainState,
+    key,
+    n_per_chain: int,
+    *,
+    sweep_size: int,
+    stars=None,
+    star_prob: float = 0.0,
+    n_discard: int = 0,
+):
     """Draw n_per_chain samples per chain (one per sweep) after `n_discard` discarded sweeps.
 
     Returns (state, samples (n_per_chain, C, N), acceptance rate). The log psi of the chain state is
@@ -83,9 +93,11 @@ def sample(ansatz, params, state: ChainState, key, n_per_chain: int, *, sweep_si
     stars = None if stars is None else jnp.asarray(stars, dtype=jnp.float64)
     k_burn, k_samp = jax.random.split(key)
     if n_discard > 0:
+
         def burn(st, k):
             st, _ = _sweep(ansatz, params, st, k, sweep_size, stars, star_prob)
             return st, None
+
         state, _ = jax.lax.scan(burn, state, jax.random.split(k_burn, n_discard))
 
     def one(st, k):

@@ -31,7 +31,7 @@ class ChainSharding:
     mesh: Mesh
 
     @classmethod
-    def over(cls, devices=None) -> "ChainSharding":
+    def over(cls, devices=None) -> ChainSharding:
         """Over `devices` (default: every local device)."""
         import numpy as np
 
@@ -78,6 +78,8 @@ def train_sharded(system, ansatz, params, mask, config, key, *, devices=None, pr
 
     placement = ChainSharding.over(devices)
     if not config.exact and config.n_chains % placement.n_devices:
-        raise LthbenchError(f"n_chains ({config.n_chains}) must be a multiple of the device count "
-                            f"({placement.n_devices}) to shard the chains")
+        raise LthbenchError(
+            f"n_chains ({config.n_chains}) must be a multiple of the device count "
+            f"({placement.n_devices}) to shard the chains"
+        )
     return train(system, ansatz, params, mask, config, key, progress=progress, placement=placement)

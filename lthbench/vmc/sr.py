@@ -84,8 +84,9 @@ def cg_direction(jacobian, grad_flat, shift: float, x0=None, tol: float = 1e-5, 
         if isinstance(jacobian, DenseJacobian):
             matvec = DenseJacobian(jacobian.x[:, alive[0]] * alive[1]).matvec
         grad_flat, x0 = _compact(alive, grad_flat), None if x0 is None else _compact(alive, x0)
-    d, _ = jax.scipy.sparse.linalg.cg(lambda v: matvec(v) + shift * v, grad_flat, x0=x0, tol=tol, atol=0.0,
-                                      maxiter=maxiter)
+    d, _ = jax.scipy.sparse.linalg.cg(
+        lambda v: matvec(v) + shift * v, grad_flat, x0=x0, tol=tol, atol=0.0, maxiter=maxiter
+    )
     return d if alive is None else scatter(d, alive[0], alive[1], n_params)
 
 
@@ -105,8 +106,14 @@ def _direction(solver, jacobian, g, shift, space, last, tol, maxiter, residual, 
     return cholesky_direction(jacobian, g, shift, space)
 
 
-def sr(shift: float, space: str = "auto", solver: str = "cholesky", tol: float = 1e-5,
-       maxiter: int | None = None, warm_start: bool = False) -> optax.GradientTransformationExtraArgs:
+def sr(
+    shift: float,
+    space: str = "auto",
+    solver: str = "cholesky",
+    tol: float = 1e-5,
+    maxiter: int | None = None,
+    warm_start: bool = False,
+) -> optax.GradientTransformationExtraArgs:
     """SR preconditioner with diagonal shift `shift` (> 0) and `solver` ('cholesky' | 'cg').
 
     Extra args of update: jacobian (an operator of `lthbench.vmc.qgt`, or X (B, P) with residual y (B,),
@@ -129,8 +136,9 @@ def sr(shift: float, space: str = "auto", solver: str = "cholesky", tol: float =
         g = flat.astype(jnp.float64)
         # the direction in the params' dtype (the gradient may come in float64 for a float32 net)
         like, unravel = ravel_pytree(updates if params is None else params)
-        d = _direction(solver, jacobian, g, shift, space, state.last if keep else None, tol, maxiter,
-                       residual, gram, groups)
+        d = _direction(
+            solver, jacobian, g, shift, space, state.last if keep else None, tol, maxiter, residual, gram, groups
+        )
         return unravel(d.astype(like.dtype)), SRState(d) if keep else state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

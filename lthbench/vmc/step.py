@@ -97,9 +97,7 @@ def scan_steps(step):
                 nan = jnp.array(jnp.nan, dtype=jnp.float64)
                 return args, nan, nan, jnp.array(True)
 
-            (params, opt_state, chain), energy, variance, fine = jax.lax.cond(
-                run, do, skip, (params, opt_state, chain)
-            )
+            (params, opt_state, chain), energy, variance, fine = jax.lax.cond(run, do, skip, (params, opt_state, chain))
             alive = alive & fine
             return (params, opt_state, chain, alive), (energy, variance, run & fine)
 

@@ -74,11 +74,21 @@ def _progress_bar(enabled: bool, total: int, name: str):
 def _result(params, ev: Evaluation, driven, i: int, wall: float, per_step: int) -> TrainResult:
     n_done = int(driven.n_done[i])
     return TrainResult(
-        params=params, energy=ev.energy, energy_sigma=ev.energy_sigma, variance=ev.variance, v_score=ev.v_score,
-        m_z=ev.m_z, m_x=ev.m_x, energy_history=driven.histories[i], diverged=not driven.alive[i],
-        n_steps_done=n_done, wall_time=wall, seconds_per_step=wall / n_done if n_done else float("nan"),
+        params=params,
+        energy=ev.energy,
+        energy_sigma=ev.energy_sigma,
+        variance=ev.variance,
+        v_score=ev.v_score,
+        m_z=ev.m_z,
+        m_x=ev.m_x,
+        energy_history=driven.histories[i],
+        diverged=not driven.alive[i],
+        n_steps_done=n_done,
+        wall_time=wall,
+        seconds_per_step=wall / n_done if n_done else float("nan"),
         samples_per_s=n_done * per_step / wall if wall > 0 else float("nan"),
-        variance_history=driven.variance_histories[i], evaluation=ev,
+        variance_history=driven.variance_histories[i],
+        evaluation=ev,
     )
 
 
@@ -92,8 +102,9 @@ def train_result(params, ev, driven, i: int, config: TrainConfig, system, n_memb
 
 
 @blas1
-def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False,
-          placement=None) -> TrainResult:
+def train(
+    system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False, placement=None
+) -> TrainResult:
     """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
 
     Returns a TrainResult whose params are masked (pruned weights exactly 0). The reported energy is
@@ -121,8 +132,15 @@ def train(system, ansatz, params, mask, config: TrainConfig, key, *, progress: b
     state = {"params": params, "opt": opt_state, "chain": chain}
 
     def run_call(call, active):
-        out = run_steps(state["params"], state["opt"], mask, state["chain"], jax.random.fold_in(k_train, call),
-                        jnp.asarray(active[0]), basis)
+        out = run_steps(
+            state["params"],
+            state["opt"],
+            mask,
+            state["chain"],
+            jax.random.fold_in(k_train, call),
+            jnp.asarray(active[0]),
+            basis,
+        )
         state["params"], state["opt"], state["chain"], alive, e, v, done = out
         return (np.asarray(x)[None] for x in (alive, e, v, done))
 
