@@ -22,7 +22,7 @@ import numpy as np
 
 import lthbench  # noqa: F401  (x64)
 from lthbench import bench
-from lthbench.vmc._blas import single_threaded_blas
+from lthbench.vmc.blas_threads import single_threaded_blas
 from lthbench.vmc.estimate import local_energies
 from lthbench.vmc.qgt import flat_jacobian, khatri_rao_jacobian, single_layer_gram
 from lthbench.vmc.sr import cg_direction

@@ -18,9 +18,14 @@ sharding, observables.
 """
 
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from .config import Evaluation, TrainConfig, TrainResult
 from .sr import keep_pruned, sr
+
+if TYPE_CHECKING:  # for readers and type checkers; at run time these load on first use (below)
+    from .observables import evaluate, exact_vector, fidelity, ground_space_weight
+    from .trainer import energy_gradient, train
 
 # The trainer is loaded on first use (PEP 562), so that `import lthbench.vmc.sr` (the optax
 # transformation) and `lthbench.vmc.config` do not load it.

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import LthbenchError
 from ..masks import apply_mask, full_mask
 from . import exact_sum
-from ._blas import blas1
+from .blas_threads import blas1
 from .config import Evaluation, TrainConfig, TrainResult, static_of
 from .driver import drive
 from .observables import exact_evaluation, mc_evaluation
@@ -130,11 +130,11 @@ def train_batched(
     ]
     mask = jax.tree_util.tree_map(jnp.asarray, stack_trees(masks))
     params_b = apply_mask(jax.tree_util.tree_map(jnp.asarray, stack_trees(params)), mask)
-    keys = jnp.stack(
+    key_batch = jnp.stack(
         [k if jnp.issubdtype(jnp.asarray(k).dtype, jax.dtypes.prng_key) else jax.random.wrap_key_data(k) for k in keys]
     )
     basis = basis_arrays(system, config.exact)
-    sub = bp["split4"](keys)
+    sub = bp["split4"](key_batch)
     k_chain, k_burn, k_train, k_eval = sub[:, 0], sub[:, 1], sub[:, 2], sub[:, 3]
     state = {"params": params_b, "opt": bp["opt_init"](params_b), "chain": bp["init_chains"](params_b, k_chain)}
     if not config.exact and config.n_burn_in > 0:

@@ -63,11 +63,14 @@ def unique_samples(spins) -> SampleGroups:
     pad = n_words * width - n_spins
     bits = jnp.pad(bits, ((0, 0), (0, pad))).reshape(n_samples, n_words, width)
     words = jnp.sum(bits << jnp.arange(width, dtype=jnp.int64), axis=-1)  # (B, W)
-    kw = dict(size=n_samples, fill_value=0, return_index=True, return_inverse=True, return_counts=True)
     if n_words == 1:
-        _, first, inverse, count = jnp.unique(words[:, 0], **kw)
+        _, first, inverse, count = jnp.unique(
+            words[:, 0], size=n_samples, fill_value=0, return_index=True, return_inverse=True, return_counts=True
+        )
     else:
-        _, first, inverse, count = jnp.unique(words, axis=0, **kw)
+        _, first, inverse, count = jnp.unique(
+            words, axis=0, size=n_samples, fill_value=0, return_index=True, return_inverse=True, return_counts=True
+        )
     return SampleGroups(first, count.astype(jnp.float64), inverse.reshape(-1), jnp.sum(count > 0))
 
 
@@ -83,6 +86,14 @@ def _bucketed(groups: SampleGroups, n_samples: int, branch):
     return jax.lax.switch(jnp.minimum(which, len(buckets) - 1), [lambda m=m: branch(m) for m in buckets])
 
 
+def gram_or_formed(gram, jacobian):
+    """K = X X^T (B, B): `gram` when given, else formed from the jacobian X (B, P)."""
+    if gram is not None:
+        return gram
+    assert jacobian is not None, "sample_space_residual needs the gram or the jacobian"
+    return symmetric_gram(jacobian.T)
+
+
 def sample_space_residual(gram, residual, shift: float, groups: SampleGroups | None = None, *, jacobian=None):
     """a = (K + shift I)^{-1} y, K = X X^T (B, B), y (B,): the SR direction is then X^T a.
 
@@ -93,7 +104,7 @@ def sample_space_residual(gram, residual, shift: float, groups: SampleGroups | N
     """
     n = residual.shape[0]
     if groups is None:
-        k = symmetric_gram(jacobian.T) if gram is None else gram
+        k = gram_or_formed(gram, jacobian)
         factor = jax.scipy.linalg.cho_factor(k + shift * jnp.eye(n, dtype=k.dtype), lower=True)
         return jax.scipy.linalg.cho_solve(factor, residual)
     root = jnp.sqrt(groups.count)
@@ -103,6 +114,7 @@ def sample_space_residual(gram, residual, shift: float, groups: SampleGroups | N
             return sample_space_residual(gram, residual, shift, None, jacobian=jacobian)
         idx, r = groups.first[:m], root[:m]
         if gram is None:
+            assert jacobian is not None, "sample_space_residual needs the gram or the jacobian"
             k = symmetric_gram((jacobian[idx] * r[:, None]).T)
         else:
             k = gram[idx][:, idx] * r[:, None] * r[None, :]

@@ -95,8 +95,8 @@ class TrainResult:
     wall_time: float
     seconds_per_step: float
     samples_per_s: float
-    variance_history: np.ndarray = None
-    evaluation: Evaluation = None
+    variance_history: np.ndarray | None = None
+    evaluation: Evaluation | None = None
 
 
 class Static(NamedTuple):

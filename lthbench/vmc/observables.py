@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import LthbenchError
 from . import exact_sum
-from ._blas import blas1
+from .blas_threads import blas1
 from .config import Evaluation, TrainConfig, static_of, v_score
 from .estimate import chain_statistics, log_psi64
 from .programs import programs

@@ -58,6 +58,7 @@ def _sweep(ansatz, params, state: ChainState, key, sweep_size: int, stars, star_
             pattern = eye[site]  # (C, N)
         else:
             site, lu, st, wh = xs
+            assert stars is not None  # use_star is set only with stars
             pattern = jnp.where(st[:, None], stars[wh], eye[site])
         proposal = spins * (1.0 - 2.0 * pattern)
         lp_new = log_psi64(ansatz, params, proposal)

@@ -17,9 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax
+import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ..errors import LthbenchError
+from .trainer import train
 
 AXIS = "chains"
 
@@ -33,8 +35,6 @@ class ChainSharding:
     @classmethod
     def over(cls, devices=None) -> ChainSharding:
         """Over `devices` (default: every local device)."""
-        import numpy as np
-
         devices = list(jax.local_devices() if devices is None else devices)
         if not devices:
             raise LthbenchError("no JAX devices to shard over")
@@ -44,7 +44,7 @@ class ChainSharding:
     def n_devices(self) -> int:
         return int(self.mesh.devices.size)
 
-    def _split(self, tree):
+    def split(self, tree):
         """Leaves split along axis 0 over the mesh (axis 0 must be a multiple of the device count)."""
         sharding = NamedSharding(self.mesh, PartitionSpec(AXIS))
         for leaf in jax.tree_util.tree_leaves(tree):
@@ -58,14 +58,14 @@ class ChainSharding:
 
     def chain(self, chain):
         """The Markov chain state, split along the chain axis: (C, N) spins and (C,) log psi."""
-        return self._split(chain)
+        return self.split(chain)
 
     def basis(self, arrays):
         """Full-sum basis arrays (spins (2^N, N), diagonal (2^N,), partners (2^N, M)) split along the
         state axis; the empty placeholders of Monte Carlo mode are replicated."""
         if all(a.shape[0] == 0 for a in arrays):
             return self.replicate(arrays)
-        return self._split(arrays)
+        return self.split(arrays)
 
 
 def train_sharded(system, ansatz, params, mask, config, key, *, devices=None, progress: bool = False):
@@ -74,8 +74,6 @@ def train_sharded(system, ansatz, params, mask, config, key, *, devices=None, pr
     config.n_chains must be a multiple of the device count (Monte Carlo mode). Returns a TrainResult
     (params replicated on the devices; `np.asarray` gives a host copy).
     """
-    from .trainer import train
-
     placement = ChainSharding.over(devices)
     if not config.exact and config.n_chains % placement.n_devices:
         raise LthbenchError(

@@ -141,7 +141,9 @@ def sr(
         )
         return unravel(d.astype(like.dtype)), SRState(d) if keep else state
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    # update_fn requires the keyword-only extra argument `jacobian`, which optax's TransformUpdateFn
+    # protocol cannot express (optax passes extra args through **kwargs); the call is correct.
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)  # pyright: ignore[reportArgumentType]
 
 
 def keep_pruned() -> optax.GradientTransformationExtraArgs:

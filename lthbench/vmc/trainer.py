@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import LthbenchError
 from ..masks import apply_mask, full_mask, same_structure
 from . import exact_sum
-from ._blas import blas1
+from .blas_threads import blas1
 from .config import Evaluation, Static, TrainConfig, TrainResult, static_of  # noqa: F401  (re-exported)
 from .driver import drive
 from .observables import (  # noqa: F401  (re-exported: their historical home)

@@ -16,14 +16,12 @@ import glob
 import os
 from functools import lru_cache
 
+import scipy
+
 
 @lru_cache(maxsize=1)
 def _openblas():
     """(get, set) functions of scipy's OpenBLAS, or None."""
-    try:
-        import scipy
-    except ImportError:
-        return None
     libdir = os.path.join(os.path.dirname(os.path.dirname(scipy.__file__)), "scipy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "libscipy_openblas*.so*"))):
         try:
