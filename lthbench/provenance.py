@@ -9,6 +9,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import jax
+
+from . import __version__
+
 PACKAGES = ("jax", "jaxlib", "dm-haiku", "optax", "numpy", "scipy", "xarray", "h5netcdf")
 
 
@@ -43,22 +47,18 @@ def versions() -> dict[str, str]:
 
 
 def device_info() -> dict[str, str]:
-    import jax
-
     devices = jax.devices()
     return {
         "backend": jax.default_backend(),
         "device": str(devices[0]) if devices else "",
         "device_kind": getattr(devices[0], "device_kind", "") if devices else "",
         "n_devices": str(len(devices)),
-        "x64": str(bool(jax.config.jax_enable_x64)),
+        "x64": str(bool(jax.config.jax_enable_x64)),  # pyright: ignore[reportAttributeAccessIssue] - jax sets its flags as attributes at run time
     }
 
 
 def collect(*, task=None, args: dict | None = None, extra: dict | None = None) -> dict:
     """The provenance dict stored (as JSON) in a results file's `provenance_json` attribute."""
-    from . import __version__
-
     prov = {
         "lthbench_version": __version__,
         "git_commit": git_commit(),

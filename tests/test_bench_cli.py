@@ -25,7 +25,7 @@ def test_bench_cli_writes_figures_with_provenance(tmp_path, capsys):
         ]
     )
     assert rc == 0
-    ds = load_dataset(out)
+    ds = load_dataset(out, other_titles=("lthbench throughput",))
     case = "tfim2d-3x3-obc-k3.04438/ffnn-a1/b64"
     assert list(ds["case"].values) == [case]
     for kernel, configurations in [("sweep", 64), ("local_energy_fast", 64), ("exact_step", 512)]:

@@ -439,7 +439,7 @@ def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(
     """The run dies (as if killed) at the n-th file move: cell npz, cell json, ..., the results file."""
     _, want = reference
     out = tmp_path / "r.nc"
-    import lthbench.results as results
+    import lthbench.atomic as atomic
 
     calls = []
     real = os.replace
@@ -450,9 +450,9 @@ def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(
             raise KeyboardInterrupt  # stands in for SIGKILL between writing the temp file and moving it
         return real(a, b)
 
-    monkeypatch.setattr(results.os, "replace", replace)
+    monkeypatch.setattr(atomic.os, "replace", replace)
     assert cli(capsys, "run", TINY, "--out", out, *SHORT)[0] == 130
-    monkeypatch.setattr(results.os, "replace", real)
+    monkeypatch.setattr(atomic.os, "replace", real)
     code, _, err = cli(capsys, "run", TINY, "--out", out, *SHORT)
     assert code == 0, err
     assert same(records(out), want)

@@ -6,8 +6,15 @@ Without --out the tables go to stdout, each under a comment naming the varbench 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
+
+from .. import __version__
+from ..errors import LthbenchError
+from ..results import load_dataset
+from ..systems import format_number, system_from_id
+from ..tasks import get_task
 
 
 def register(subparsers) -> None:
@@ -24,8 +31,6 @@ def register(subparsers) -> None:
 def varbench_file_name(system) -> str:
     """varbench's `<folder>/<lattice>_<N>_<params>.md` for a TFIM (TFIsing) or toric code (ToricCode)
     system, following its TFIsing naming (lattice, number of spins, boundary O/P, field)."""
-    from ..systems.ids import format_number
-
     if system.kind == "tfim":
         shape = system.lattice_shape
         lattice = (
@@ -51,9 +56,6 @@ def _fmt(value: float) -> str:
 
 def varbench_rows(ds, controls: bool = False) -> dict[str, list[str]]:
     """{varbench file name: [table lines]} for every finished cell (control 'imp' unless `controls`)."""
-    from .. import __version__
-    from ..systems import system_from_id
-
     tasks = {str(t): i for i, t in enumerate(ds["task"].values)}
     provenance = ds.attrs.get("provenance_json", "")
     out: dict[str, list[str]] = {}
@@ -97,10 +99,6 @@ def varbench_rows(ds, controls: bool = False) -> dict[str, list[str]]:
 
 def _systems_of_tasks(ds, provenance: str) -> dict[str, str]:
     """task id -> system id, from the task registry (standard tasks) or the results' provenance."""
-    import json
-
-    from ..errors import LthbenchError
-
     mapping = {}
     try:
         prov = json.loads(provenance) if provenance else {}
@@ -114,8 +112,6 @@ def _systems_of_tasks(ds, provenance: str) -> dict[str, str]:
             mapping[task] = spec["system_id"]
             continue
         try:
-            from ..tasks import get_task
-
             mapping[task] = get_task(task).system_id
         except (ImportError, LthbenchError, KeyError):
             raise LthbenchError(
@@ -126,9 +122,6 @@ def _systems_of_tasks(ds, provenance: str) -> dict[str, str]:
 
 
 def run(args) -> int:
-    from ..errors import LthbenchError
-    from ..results import load_dataset
-
     path = Path(args.results)
     if not path.is_file():
         raise LthbenchError(f"{path}: no such results file")
