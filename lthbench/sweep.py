@@ -148,7 +148,7 @@ def expand_tasks(patterns: Iterable[str], quick: bool = False) -> list[str]:
 def method_spec(entry) -> str:
     """A spec's method entry -> a method spec string: 'synflow[iterations=20]' as is, or a table
     {name = 'synflow', kwargs = {iterations = 20}} -> 'synflow[iterations=20]'."""
-    from .pruning.methods import format_value, parse_method_spec
+    from .pruning.hparams import format_value, parse_method_spec
 
     if isinstance(entry, str):
         parse_method_spec(entry)
@@ -626,7 +626,7 @@ def plugin_paths(chains: Iterable[ChainSpec], extra: Iterable[str] = ()) -> list
     (top-level module) or directory (package) it was imported from in this process, unless it is part
     of lthbench or installed (site-packages); plus the `extra` paths given (--plugin, spec 'plugins').
     Call after the methods were resolved (`_validate`)."""
-    from .pruning.methods import parse_method_spec
+    from .pruning.hparams import parse_method_spec
 
     root = Path(__file__).resolve().parent
     paths: list[Path] = []

@@ -23,7 +23,9 @@ import pytest
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
 from lthbench.pruning import protocols, run_protocol
-from lthbench.pruning.methods import Magnitude, ScoreMethod, SynFlow, method_name
+from lthbench.pruning.methods import Magnitude, SynFlow
+from lthbench.pruning.registry import method_name
+from lthbench.pruning.select import ScoreMethod
 from lthbench.results import CellKey, RunStore, load_dataset
 from lthbench.tasks import get_task
 

@@ -11,20 +11,14 @@ import pytest
 
 from lthbench.errors import LthbenchError
 from lthbench.masks import alive_count, full_mask, is_subset, leaf_alive_counts, prunable_leaves
+from lthbench.pruning.api import PruneContext
+from lthbench.pruning.check import check_new_mask, count_removed, prune
 from lthbench.pruning.controls import check_controls, make_controls, random_mask_like
+from lthbench.pruning.hparams import parse_method_spec
 from lthbench.pruning.keys import cell_key, purpose_key, stable_hash
-from lthbench.pruning.methods import (
-    METHODS,
-    PruneContext,
-    SynFlow,
-    check_new_mask,
-    count_removed,
-    method_name,
-    prune,
-    removal_counts,
-    remove_lowest,
-    resolve_method,
-)
+from lthbench.pruning.methods import SynFlow
+from lthbench.pruning.registry import METHODS, method_name, resolve_method
+from lthbench.pruning.select import removal_counts, remove_lowest
 
 
 def tree(seed=0):
@@ -183,12 +177,12 @@ def test_resolve_method_by_name_import_path_and_errors():
     assert resolve_method("magnitude") is METHODS["magnitude"]
     m = resolve_method("lthbench.pruning.methods:Magnitude")
     assert callable(m) and method_name(m) == "magnitude"
-    assert resolve_method("lthbench.pruning.methods:remove_lowest") is remove_lowest
+    assert resolve_method("lthbench.pruning.select:remove_lowest") is remove_lowest
     for bad, msg in [
         ("nope", "unknown pruning method"),
         ("no_such_module_xyz:F", "cannot import"),
         ("lthbench.pruning.methods:Nope", "no attribute"),
-        ("lthbench.pruning.methods:SCOPES", "not callable"),
+        ("lthbench.pruning.api:SCOPES", "not callable"),
     ]:
         with pytest.raises(LthbenchError, match=msg) as info:
             resolve_method(bad)
@@ -281,8 +275,6 @@ def test_synflow_equals_magnitude_on_the_tiny_tasks_ffnn():
 
 
 def test_method_specs_with_hyperparameters():
-    from lthbench.pruning.methods import parse_method_spec
-
     assert parse_method_spec("synflow[iterations=20]") == ("synflow", {"iterations": 20})
     assert parse_method_spec("pkg.mod:Name[b=true, a=0.5,c=word]") == (
         "pkg.mod:Name",

@@ -8,12 +8,13 @@
                 alive count in every prunable leaf (per-layer density), non-prunable leaves untouched.
 
 theta_start is always masked (pruned weights exactly zero). `make_controls(ansatz, prunable)` builds the
-three; pure functions, no physics.
+three; pure functions, no physics. The names are defined here once (`CONTROL_NAMES`, also the default
+set `DEFAULT_CONTROLS`); a chain's fingerprint records them (`identity.chain_identity`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
@@ -24,7 +25,9 @@ from ..masks import apply_mask, to_numpy
 
 PyTree = Any
 Control = Callable[[PyTree, PyTree, PyTree, Any], tuple]
-CONTROL_NAMES = ("ticket", "reinit", "random-mask")
+TICKET, REINIT, RANDOM_MASK = "ticket", "reinit", "random-mask"
+CONTROL_NAMES = (TICKET, REINIT, RANDOM_MASK)
+DEFAULT_CONTROLS = CONTROL_NAMES
 
 
 def random_mask_like(mask: PyTree, prunable: PyTree, key) -> PyTree:
@@ -71,11 +74,12 @@ def make_random_mask(prunable: PyTree) -> Control:
 
 def make_controls(ansatz, prunable: PyTree) -> dict[str, Control]:
     """{'ticket', 'reinit', 'random-mask'} -> control function."""
-    return {"ticket": ticket, "reinit": make_reinit(ansatz), "random-mask": make_random_mask(prunable)}
+    return {TICKET: ticket, REINIT: make_reinit(ansatz), RANDOM_MASK: make_random_mask(prunable)}
 
 
-def check_controls(controls) -> tuple[str, ...]:
-    """The control names as a tuple, or LthbenchError for an unknown one."""
+def check_controls(controls: str | Iterable[str]) -> tuple[str, ...]:
+    """The control names as a tuple ('ticket,reinit' or an iterable of names), or LthbenchError for an
+    unknown one."""
     if isinstance(controls, str):
         controls = tuple(c for c in controls.split(",") if c)
     controls = tuple(controls)

@@ -38,20 +38,14 @@ from ..masks import (
     prunable_leaves,
     to_numpy,
 )
+from .api import SCOPES, PruneContext, requirements
+from .check import check_signature, prune
 from .controls import check_controls, make_controls
+from .hparams import parse_method_spec
 from .identity import chain_identity, check_resume, fingerprint_of
 from .keys import DENSE, cell_key, purpose_key
-from .methods import (
-    SCOPES,
-    PruneContext,
-    check_signature,
-    method_name,
-    parse_method_spec,
-    prune,
-    removal_counts,
-    requirements,
-    resolve_method,
-)
+from .registry import method_name, resolve_method
+from .select import removal_counts
 
 PROTOCOLS = ("imp-wr", "imp-ct", "irp-wr")
 DEFAULT_CONTROLS = ("ticket", "reinit", "random-mask")
@@ -98,7 +92,7 @@ def method_label(method: str | Callable, protocol: str = "imp-wr", rewind_to: st
     e.g. 'magnitude/imp-wr/rewind=trained', 'magnitude/imp-ct', 'random/irp-wr/rewind=init',
     'synflow[iterations=20]/imp-wr/rewind=trained',
     'examples.custom_method:LayerBalancedMagnitude/imp-wr/rewind=step:10'. Hyperparameters are sorted
-    by name, in canonical text, and left out when equal to their defaults (`methods.method_name`), so a
+    by name, in canonical text, and left out when equal to their defaults (`registry.method_name`), so a
     spec without them gives exactly the label it always gave.
     """
     _check_protocol(protocol)
@@ -497,7 +491,7 @@ def run_protocol(
     """Train one IMP chain (round 0 dense, rounds 1..n_rounds pruned) and its controls into `store`.
 
     task: a `TaskSpec` or a task id. method: a registry name ('magnitude', 'random', 'snip', 'synflow'),
-    an import path 'package.module:Name', or a callable (see `lthbench.pruning.methods`). protocol:
+    an import path 'package.module:Name', or a callable (see `lthbench.pruning.api`). protocol:
     'imp-wr' | 'imp-ct' | 'irp-wr'. rewind_to: 'trained' | 'init' | 'step:K' (ignored by imp-ct).
     controls: subset of ('ticket', 'reinit', 'random-mask'), trained at `task.control_rounds(n_rounds)`.
     store: a `lthbench.results.RunStore`; finished cells are skipped, finished IMP rounds reloaded from
