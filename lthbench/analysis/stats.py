@@ -13,6 +13,7 @@ The error model (docs/comparison.md states it in full):
 - Holm's step-down correction across the densities of one comparison.
 
 Array conventions: `(..., k)` arrays, k = seeds on the last axis; NaN marks a missing seed.
+The "matches dense" operating point built on these is `dense_match`, the log-log area `area`.
 """
 
 from __future__ import annotations
