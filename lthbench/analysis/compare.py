@@ -30,7 +30,7 @@ from scipy import stats as sps
 from ..baselines import shipped_baseline_path
 from ..errors import LthbenchError
 from .area import loglog_area
-from .curves import SIGNED_ERRORS, check_metric, curve_data, methods_with
+from .curves import SIGNED_ERRORS, CurveData, check_metric, curve_data, methods_with
 from .datasets import load_many, load_results
 from .dense_match import MatchDense, matches_dense
 from .stats import Estimate, holm, mean_estimate, paired_difference, ratio_estimate, unpaired_difference
@@ -208,7 +208,7 @@ def _area(ca, cb):
     return Estimate(est.value, est.lo, est.hi, est.k, est.se, p), (float(lo), float(hi))
 
 
-def match_of(c):
+def match_of(c: CurveData) -> MatchDense:
     """dense_match.matches_dense on a CurveData (diverged seeds count as not matching)."""
     return matches_dense(c.density, np.abs(c.value), c.var, c.failed)
 

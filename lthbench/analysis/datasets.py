@@ -60,7 +60,7 @@ def combine(datasets) -> xr.Dataset:
     return out
 
 
-def load_many(sources, extra=()):
+def load_many(sources, extra=()) -> tuple[xr.Dataset, dict]:
     """Several results (paths or datasets) -> (combined dataset, {method label: source}).
 
     A label that occurs in two inputs becomes `label [source]` for the later one, so each input's

@@ -110,7 +110,7 @@ def _short_label(method: str) -> str:
     return method if len(method) <= 40 else method[:37] + "..."
 
 
-def error_figure(ds, task, methods, path, boundaries):
+def error_figure(ds, task: str, methods: list[str], path, boundaries: dict) -> None:
     plt = pyplot()
     n_spins = float(ds["n_spins"].sel(task=task))
     colors = _colors(methods)
@@ -147,7 +147,7 @@ OBSERVABLES = (
 )
 
 
-def observables_figure(ds, task, methods, path):
+def observables_figure(ds, task: str, methods: list[str], path) -> None:
     plt = pyplot()
     n_spins = float(ds["n_spins"].sel(task=task))
     colors = _colors(methods)
@@ -177,7 +177,7 @@ def observables_figure(ds, task, methods, path):
     plt.close(fig)
 
 
-def scan_groups(ds, tasks):
+def scan_groups(ds, tasks) -> dict:
     """{(kind, key): [(value, task)]} for tasks differing only in L, kappa or alpha (>= 2 tasks)."""
     groups: dict = {}
     for task in tasks:
@@ -196,7 +196,7 @@ def scan_groups(ds, tasks):
     return {k: sorted(v) for k, v in groups.items() if len({x for x, _ in v}) >= 2}
 
 
-def scan_figure(ds, key, members, methods, path):
+def scan_figure(ds, key: tuple, members: list, methods: list[str], path) -> None:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
     ax.set_xscale("log")

@@ -100,7 +100,7 @@ def _filter_rounds(ds, task, method) -> list[int]:
     return sorted(set(rounds))
 
 
-def draw_filters(ds, task, method, source, out_dir, stem):
+def draw_filters(ds, task: str, method: str, source, out_dir: Path, stem: str) -> list[Path]:
     size = _torus_size(task)
     if size is None or not isinstance(source, str) or not Path(f"{source}.cells").is_dir():
         return []

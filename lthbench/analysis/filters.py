@@ -35,7 +35,7 @@ def surviving_filters(params: dict, mask: dict | None, n_spins: int) -> np.ndarr
     return filters[order]
 
 
-def filter_plaquette(f, size: int):
+def filter_plaquette(f, size: int) -> tuple[int | None, str]:
     """(plaquette index or None, parity text) of one filter (N,) on the torus."""
     alive = set(np.flatnonzero(f != 0).tolist())
     plaq = torus_plaquettes(size)

@@ -32,7 +32,7 @@ from .figures import error_figure, observables_figure, scan_figure, scan_groups,
 from .filter_figures import draw_filters
 
 
-def _boundaries(ds, task, methods):
+def _boundaries(ds, task: str, methods: list[str]) -> dict[str, list[float]]:
     """{method: [n1, n2 determined]} from the claims' region fit of each IMP curve."""
     return {m: region_boundaries(ds, task, m) for m in methods}
 

@@ -57,7 +57,7 @@ def t_quantile(df, level: float = LEVEL):
         return np.where(df > 0, sps.t.ppf(0.5 + level / 2, np.maximum(df, 1)), np.nan)
 
 
-def random_effects(d, v):
+def random_effects(d, v) -> dict:
     """Hierarchical mean of paired differences over seeds, vectorised over leading axes.
 
     Model: d_s = Delta + u_s + e_s, seed effect u_s ~ Normal(0, tau^2), Monte Carlo noise
@@ -131,7 +131,7 @@ def paired_difference(a, va, b, vb, level: float = LEVEL) -> Estimate:
     return Estimate(delta, delta - h, delta + h, k, se, float(r["p"]))
 
 
-def welch_mc(a, va, b, vb):
+def welch_mc(a, va, b, vb) -> dict:
     """Unpaired B - A when the seeds differ, vectorised over leading axes ((..., k_a), (..., k_b) arrays).
 
     Each mean's variance is max(s^2 / k, sum(v) / k^2) (seed scatter, at least the MC part), the
@@ -217,7 +217,7 @@ def holm(p) -> np.ndarray:
     return out
 
 
-def inflate_sigma(sigma, error, acceptance=None, r_hat=None):
+def inflate_sigma(sigma, error, acceptance=None, r_hat=None) -> tuple[np.ndarray, np.ndarray]:
     """MC error bars widened by the chain diagnostics (never narrowed).
 
     sigma, error: arrays of the same shape (signed error and its MC sigma, same units).

@@ -112,7 +112,9 @@ def _jump_fits(x, y, i_idx, j_idx):
     return np.where(np.isfinite(rss), rss, np.inf), coef[:, 0], coef[:, 1], coef[:, 2]
 
 
-def largest_jump(y, *, min_jump: float = JUMP_MIN, ratio: float = JUMP_RATIO, either_sign: bool = False):
+def largest_jump(
+    y, *, min_jump: float = JUMP_MIN, ratio: float = JUMP_RATIO, either_sign: bool = False
+) -> tuple[int, float] | None:
     """(index r, size) of the largest rise y[r+1] - y[r] along the rounds, or None when none stands out.
 
     y: (R,) per round in pruning order (e.g. log10 error, |M_z|); NaN rounds dropped. either_sign: the
@@ -131,7 +133,7 @@ def largest_jump(y, *, min_jump: float = JUMP_MIN, ratio: float = JUMP_RATIO, ei
     return int(idx[k]), size
 
 
-def dip(f, *, min_dip: float = DIP_MIN, ratio: float = JUMP_RATIO):
+def dip(f, *, min_dip: float = DIP_MIN, ratio: float = JUMP_RATIO) -> tuple[int, float] | None:
     """(index, F_min) of the minimum of f (e.g. fidelity) when it stands out, else None."""
     f = np.asarray(f, float)
     idx = np.flatnonzero(np.isfinite(f))

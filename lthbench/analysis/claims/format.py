@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from .claim import Claim
 
-def format_claims(claims) -> str:
+
+def format_claims(claims: list[Claim]) -> str:
     """Plain-text table of the claims."""
     if not claims:
         return "no claims: no IMP curves in these results"
@@ -23,7 +25,7 @@ def _md(text: str) -> str:
     return re.sub(r"\|", "\\|", text)
 
 
-def claims_markdown(claims) -> str:
+def claims_markdown(claims: list[Claim]) -> str:
     """Markdown table of the claims (docs/reproduction.md's generated section)."""
     lines = [
         "| figure | task | claim | quantity | ours [95% CI] | paper | verdict (threshold) |",

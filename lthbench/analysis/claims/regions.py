@@ -134,7 +134,7 @@ def region_boundaries(ds, task: str, method: str) -> list[float]:
     return [10**v for v, ok in ((fit.x1, fit.hep), (fit.x2, fit.lep)) if ok]
 
 
-def boundaries(claims, task, method) -> list[float]:
+def boundaries(claims: list[Claim], task: str, method: str) -> list[float]:
     """The determined region boundaries n1, n2 of (task, method), for the figures' dashed lines."""
     return [
         c.value
