@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from analysis_synth import curve_records, dataset, n_schedule
 
-from lthbench.claims import (
+from lthbench.analysis.claims import (
     claims_markdown,
     compute_claims,
     dip,

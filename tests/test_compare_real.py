@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from lthbench.compare import compare
+from lthbench.analysis.compare import compare
 from lthbench.pruning import ScoreMethod, run_protocol
 from lthbench.results import RunStore
 from lthbench.tasks import get_task

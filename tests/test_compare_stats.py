@@ -8,19 +8,20 @@ import pytest
 from analysis_synth import TASK, curve_records, dataset
 from scipy import stats as sps
 
-from lthbench.cli import main
-from lthbench.compare import compare, format_comparison
-from lthbench.stats import (
+from lthbench.analysis.area import loglog_area
+from lthbench.analysis.compare import compare
+from lthbench.analysis.compare_format import format_comparison
+from lthbench.analysis.dense_match import matches_dense
+from lthbench.analysis.stats import (
     holm,
     inflate_sigma,
-    loglog_area,
-    matches_dense,
     paired_difference,
     random_effects,
     ratio_estimate,
     simulate_paired,
     welch_mc,
 )
+from lthbench.cli import main
 
 OTHER = "mine/imp-wr/rewind=trained"
 N_NULL = 20_000  # trials per null configuration

@@ -91,7 +91,7 @@ def test_quick_toric_code_run(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     print(f"\n{TASK}: lthbench run took {elapsed:.0f} s")
 
-    from lthbench.report import make_report
+    from lthbench.analysis.report import make_report
     from lthbench.results import load_dataset
 
     ds = load_dataset(out)

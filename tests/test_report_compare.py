@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from test_results import METHOD, synthetic_record
 
-from lthbench.compare import compare, format_comparison
+from lthbench.analysis.compare import compare
+from lthbench.analysis.compare_format import format_comparison
+from lthbench.analysis.curve_stats import curve, dense_level
+from lthbench.analysis.filters import surviving_filters
+from lthbench.analysis.report import make_report
 from lthbench.errors import LthbenchError
-from lthbench.report import curve, dense_level, make_report, surviving_filters
 from lthbench.results import CellKey, RunStore
 
 

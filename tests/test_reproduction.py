@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from analysis_synth import curve_records, dataset
 
+from lthbench.analysis.reproduction import BEGIN, END, datasets_in, generate, main
 from lthbench.baselines import BASELINE_DIR
-from lthbench.reproduction import BEGIN, END, datasets_in, generate, main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reproduction.md"
 
@@ -48,5 +48,5 @@ def test_docs_reproduction_matches_shipped_baselines():
             "the generator itself is tested on a synthetic directory above"
         )
     assert main(["--check", str(DOC)]) == 0, (
-        "docs/reproduction.md is stale: python -m lthbench.reproduction --write docs/reproduction.md"
+        "docs/reproduction.md is stale: python -m lthbench.analysis.reproduction --write docs/reproduction.md"
     )

@@ -7,6 +7,8 @@ the table docs/reproduction.md uses.
 
 from __future__ import annotations
 
+from ..analysis.claims import claims_markdown, compute_claims, format_claims
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("claims", help="the paper's claims computed from a results file", description=__doc__)
@@ -17,8 +19,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..claims import claims_markdown, compute_claims, format_claims
-
     claims = compute_claims(args.results, methods=args.method)
     print(claims_markdown(claims) if args.markdown else format_claims(claims))
     return 0

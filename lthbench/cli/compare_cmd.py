@@ -9,6 +9,9 @@ seeds count as failures.
 
 from __future__ import annotations
 
+from ..analysis.compare import compare
+from ..analysis.compare_format import format_comparison
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("compare", help="compare methods at matched densities", description=__doc__)
@@ -40,8 +43,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..compare import compare, format_comparison
-
     result = compare(
         args.results,
         metric=args.metric,

@@ -3,6 +3,11 @@ and the claims (`lthbench claims`) as dir/claims.txt."""
 
 from __future__ import annotations
 
+import sys
+import warnings
+
+from ..analysis.report import check_out_dir, make_report
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("report", help="figures (and claims) from results files", description=__doc__)
@@ -15,16 +20,10 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    import warnings
-
-    from ..report import check_out_dir, make_report
-
     check_out_dir(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         paths = make_report(args.results, args.out, tasks=args.task, methods=args.method, claims=not args.no_claims)
-    import sys
-
     for w in caught:
         if issubclass(w.category, UserWarning):
             print(f"lthbench report: warning: {w.message}", file=sys.stderr)

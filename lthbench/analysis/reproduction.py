@@ -1,9 +1,9 @@
 """Generate docs/reproduction.md's tables of our values from a directory of results datasets.
 
-    python -m lthbench.reproduction [--dir DIR] [--write docs/reproduction.md | --check docs/reproduction.md]
+    python -m lthbench.analysis.reproduction [--dir DIR] [--write docs/reproduction.md | --check docs/reproduction.md]
 
 DIR defaults to the shipped baselines (`lthbench.baselines.BASELINE_DIR`). For every `*.nc` in DIR
-(sorted by name) the claims (`lthbench.claims`) become a Markdown table; the tables replace the text
+(sorted by name) the claims (`lthbench.analysis.claims`) become a Markdown table; the tables replace the text
 between the GENERATED markers of the document (`--write`), or are compared with it (`--check`: exit 1
 and a unified diff on a difference). Output is deterministic (fixed bootstrap seeds, fixed number
 formats), so a check fails only when the data or the analysis changed.
@@ -16,9 +16,11 @@ import difflib
 import sys
 from pathlib import Path
 
-from .errors import LthbenchError
+from ..baselines import BASELINE_DIR
+from ..errors import LthbenchError
+from .claims import claims_markdown, compute_claims
 
-BEGIN = "<!-- BEGIN GENERATED: python -m lthbench.reproduction --write docs/reproduction.md -->"
+BEGIN = "<!-- BEGIN GENERATED: python -m lthbench.analysis.reproduction --write docs/reproduction.md -->"
 END = "<!-- END GENERATED -->"
 EMPTY = "_No datasets in {dir}: nothing generated yet (the baselines have not been run)._"
 
@@ -32,8 +34,6 @@ def datasets_in(directory) -> list[Path]:
 
 def generate(directory, *, label=None) -> str:
     """The generated Markdown (one section per dataset) for the datasets in `directory`."""
-    from .claims import claims_markdown, compute_claims
-
     paths = datasets_in(directory)
     shown = label or str(directory)
     if not paths:
@@ -47,17 +47,15 @@ def generate(directory, *, label=None) -> str:
 def replace_section(document: str, generated: str) -> str:
     """`document` with the text between BEGIN and END replaced by `generated`."""
     if BEGIN not in document or END not in document:
-        raise LthbenchError("the document lacks the GENERATED markers (see lthbench/reproduction.py)")
+        raise LthbenchError("the document lacks the GENERATED markers (see lthbench/analysis/reproduction.py)")
     head, rest = document.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{BEGIN}\n{generated}\n{END}{tail}"
 
 
 def main(argv=None) -> int:
-    from .baselines import BASELINE_DIR
-
     parser = argparse.ArgumentParser(
-        prog="python -m lthbench.reproduction",
+        prog="python -m lthbench.analysis.reproduction",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -79,7 +77,7 @@ def main(argv=None) -> int:
         old = doc.read_text()
         new = replace_section(old, generated)
     except LthbenchError as err:
-        print(f"lthbench.reproduction: error: {err}", file=sys.stderr)
+        print(f"lthbench.analysis.reproduction: error: {err}", file=sys.stderr)
         return 2
     if args.write:
         doc.write_text(new)

@@ -13,6 +13,7 @@ The error model (docs/comparison.md states it in full):
 - Holm's step-down correction across the densities of one comparison.
 
 Array conventions: `(..., k)` arrays, k = seeds on the last axis; NaN marks a missing seed.
+The "matches dense" operating point built on these is `dense_match`, the log-log area `area`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def t_quantile(df, level: float = LEVEL):
         return np.where(df > 0, sps.t.ppf(0.5 + level / 2, np.maximum(df, 1)), np.nan)
 
 
-def random_effects(d, v):
+def random_effects(d, v) -> dict:
     """Hierarchical mean of paired differences over seeds, vectorised over leading axes.
 
     Model: d_s = Delta + u_s + e_s, seed effect u_s ~ Normal(0, tau^2), Monte Carlo noise
@@ -130,7 +131,7 @@ def paired_difference(a, va, b, vb, level: float = LEVEL) -> Estimate:
     return Estimate(delta, delta - h, delta + h, k, se, float(r["p"]))
 
 
-def welch_mc(a, va, b, vb):
+def welch_mc(a, va, b, vb) -> dict:
     """Unpaired B - A when the seeds differ, vectorised over leading axes ((..., k_a), (..., k_b) arrays).
 
     Each mean's variance is max(s^2 / k, sum(v) / k^2) (seed scatter, at least the MC part), the
@@ -216,7 +217,7 @@ def holm(p) -> np.ndarray:
     return out
 
 
-def inflate_sigma(sigma, error, acceptance=None, r_hat=None):
+def inflate_sigma(sigma, error, acceptance=None, r_hat=None) -> tuple[np.ndarray, np.ndarray]:
     """MC error bars widened by the chain diagnostics (never narrowed).
 
     sigma, error: arrays of the same shape (signed error and its MC sigma, same units).
@@ -236,132 +237,6 @@ def inflate_sigma(sigma, error, acceptance=None, r_hat=None):
         bad |= np.isfinite(acceptance) & (acceptance < ACCEPTANCE_MIN)
     sigma = np.where(bad, np.maximum(sigma, np.abs(error)), sigma)
     return sigma, bad
-
-
-# --------------------------------------------------------------------------------------------------
-# "Matches dense": the one definition compare and claims share
-
-MATCH_FACTOR = 2.0  # a round matches dense when its mean error <= MATCH_FACTOR x the dense CI's upper end
-N_BOOT = 400
-
-
-@dataclass(frozen=True)
-class MatchDense:
-    """Lowest density (and its round) down to which every round matches dense; CI over seeds (bootstrap)."""
-
-    density: float
-    round: int
-    lo: float  # 95% bootstrap interval of the density
-    hi: float
-    threshold: float  # the error bound used
-    factor: float
-    incomplete: bool  # some round up to and including the next one lacked requested seeds or diverged
-
-    def fmt(self) -> str:
-        if not math.isfinite(self.density):
-            return "undetermined"
-        ci = f" [{self.lo:.3g}, {self.hi:.3g}]" if math.isfinite(self.lo) else ""
-        return f"{self.density:.3g}{ci} (round {self.round})"
-
-
-def _last_matching(means, ok, thresholds):
-    """(B, R) means, (R,) or (B, R) ok, (B,) thresholds -> (B,) index of the last round of the leading
-    run of matching rounds (-1: round 0 itself fails)."""
-    match = (means <= thresholds[:, None]) & ok
-    lead = np.cumprod(match, axis=-1).astype(bool)
-    return lead.sum(axis=-1) - 1
-
-
-def dense_threshold(err0, var0, factor: float = MATCH_FACTOR) -> float:
-    """factor x the upper end of the dense level's 95% interval (mean_estimate of round 0)."""
-    e = mean_estimate(err0, var0)
-    return factor * e.hi if math.isfinite(e.hi) else factor * e.value
-
-
-def matches_dense(
-    density, err, var, failed, *, factor: float = MATCH_FACTOR, n_boot: int = N_BOOT, seed: int = 0
-) -> MatchDense:
-    """The matching-dense operating point of one IMP curve.
-
-    density: (R,) per round, round 0 (dense) first, decreasing. err: (R, S) relative errors per seed
-    (NaN = missing); var: (R, S) MC variances; failed: (R, S) bool, a seed that diverged (counts as not
-    matching). A round matches when no requested seed is missing or failed and its seed-mean error is
-    <= factor x the upper end of round 0's 95% interval. The operating point is the last round of the
-    leading run of matching rounds. The interval: percentile bootstrap over seeds (seeds resampled
-    jointly across rounds, fixed RNG seed, so the output is reproducible).
-    """
-    density = np.asarray(density, float)
-    err = np.asarray(err, float)
-    var = np.nan_to_num(np.asarray(var, float), nan=0.0)
-    failed = np.asarray(failed, bool)
-    requested = np.isfinite(err[0]) | failed[0]
-    complete = ~((~np.isfinite(err) | failed) & requested[None, :]).any(axis=1)
-    if not np.isfinite(err[0]).any():
-        return MatchDense(float("nan"), -1, float("nan"), float("nan"), float("nan"), factor, True)
-    thr = dense_threshold(err[0], var[0], factor)
-    means = np.nanmean(np.where(failed, np.nan, err), axis=1) if err.shape[1] else np.full(len(density), np.nan)
-    j = int(_last_matching(means[None, :], complete[None, :], np.array([thr]))[0])
-    incomplete = bool((~complete[: min(j + 2, len(density))]).any())
-    if j < 0:
-        return MatchDense(float("nan"), -1, float("nan"), float("nan"), thr, factor, incomplete)
-    cols = np.flatnonzero(requested)
-    lo = hi = float("nan")
-    if cols.size > 1 and n_boot > 0:
-        rng = np.random.default_rng(seed)
-        idx = cols[rng.integers(0, cols.size, size=(n_boot, cols.size))]  # (B, k)
-        e_b = err[:, idx].transpose(1, 0, 2)  # (B, R, k)
-        f_b = failed[:, idx].transpose(1, 0, 2)
-        v_b = var[:, idx].transpose(1, 0, 2)
-        k = cols.size
-        with np.errstate(invalid="ignore"):
-            e0 = e_b[:, 0, :]
-            m0 = e0.mean(axis=1)
-            se0 = np.sqrt(np.maximum(e0.var(axis=1, ddof=1) / k, v_b[:, 0, :].mean(axis=1) / k))
-            thr_b = factor * (m0 + float(t_quantile(k - 1)) * se0)
-            m_b = np.where(f_b | ~np.isfinite(e_b), np.nan, e_b).mean(axis=2)
-            ok_b = np.isfinite(m_b) & complete[None, :]
-            jb = _last_matching(np.nan_to_num(m_b, nan=np.inf), ok_b, thr_b)
-        dens_b = np.where(jb >= 0, density[np.maximum(jb, 0)], np.nan)
-        if np.isfinite(dens_b).any():
-            lo, hi = (float(x) for x in np.nanpercentile(dens_b, [2.5, 97.5]))
-    return MatchDense(float(density[j]), j, lo, hi, thr, factor, incomplete)
-
-
-# --------------------------------------------------------------------------------------------------
-# Area between two curves in log-log
-
-
-def loglog_area(n_a, err_a, n_b, err_b, floor=1e-300) -> np.ndarray:
-    """Per seed: integral over log10 n of log10(err_B / err_A) on the overlap of the two n ranges.
-
-    n_a: (R_a,) alive weights per round, err_a: (R_a, S); likewise B; the same seeds on axis 1.
-    Errors below `floor` are clipped (pass the MC resolution). Units: decades x decades; positive means
-    B has the larger error. Returns (S,) with NaN where a seed lacks two points on either curve.
-    """
-    n_a, n_b = np.asarray(n_a, float), np.asarray(n_b, float)
-    err_a, err_b = np.asarray(err_a, float), np.asarray(err_b, float)
-    out = np.full(err_a.shape[1], np.nan)
-    for s in range(err_a.shape[1]):
-        xa, ya = _log_curve(n_a, err_a[:, s], floor)
-        xb, yb = _log_curve(n_b, err_b[:, s], floor)
-        if xa.size < 2 or xb.size < 2:
-            continue
-        lo, hi = max(xa[0], xb[0]), min(xa[-1], xb[-1])
-        if hi <= lo:
-            continue
-        grid = np.union1d(xa, xb)
-        grid = np.concatenate([[lo], grid[(grid > lo) & (grid < hi)], [hi]])
-        diff = np.interp(grid, xb, yb) - np.interp(grid, xa, ya)
-        out[s] = float(np.sum(0.5 * (diff[1:] + diff[:-1]) * np.diff(grid)))
-    return out
-
-
-def _log_curve(n, err, floor):
-    ok = np.isfinite(err) & np.isfinite(n) & (n > 0)
-    x = np.log10(n[ok])
-    y = np.log10(np.maximum(err[ok], floor))
-    order = np.argsort(x, kind="stable")
-    return x[order], y[order]
 
 
 # --------------------------------------------------------------------------------------------------

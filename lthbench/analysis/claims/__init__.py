@@ -1,0 +1,120 @@
+"""The paper's claims (arXiv:2505.22734) as computed statements: quantity, 95% CI over seeds, verdict.
+
+Every claim is a `Claim` row: what was measured, its value and 95% interval over seeds (bootstrap over
+seeds or a t interval, named in `ci`), a verdict and the threshold the verdict used. A quantity that
+the data cannot pin down is "undetermined", with the reason. The detectors are small pure functions on
+arrays (`detectors`, `toric`; tests/test_claims.py checks them on synthetic curves):
+
+- `fit_regions`: the LEP / APL / HEP regions by a piecewise-linear fit in (log10 n, log10 error) with
+  slopes 0, beta, 0 (breakpoints on the measured n; least squares), continuous or with a jump at the
+  HEP end (the jump when it lowers the BIC by > BIC_MIN); a plateau is accepted only when it improves the BIC by
+  > BIC_MIN over the fit without it and holds >= 3 points.
+- `largest_jump`: the largest rise of log10 error between consecutive rounds, accepted when it is
+  >= JUMP_MIN decades and >= JUMP_RATIO x the median rise.
+- `dip`: the minimum of a per-round quantity (fidelity) accepted when 1 - F_min >= DIP_MIN and
+  >= JUMP_RATIO x the median of 1 - F.
+- `odd_parity_filters`: hidden units supported on exactly the 4 edges of one plaquette with an odd
+  number of negative weights.
+
+"Matches dense" is `lthbench.analysis.dense_match.matches_dense`, the definition `lthbench compare` uses.
+
+One module per claim family: `matching` (Fig 1: matches dense, seeds), `regions` (Fig 2), `controls`
+(Fig 1/4a), `transition` (Fig 3/4), `toric` (Fig 4d), `scans` (across tasks); the thresholds and the
+`Claim` row in `claim`, the detectors in `detectors`, the tables in `format`. This module assembles them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from ...results import RunStore
+from ..curves import curve_data, methods_with
+from ..datasets import load_results
+from ..task_params import task_parameters
+from .claim import Claim
+from .controls import control_claims
+from .detectors import RegionFit, dip, fit_regions, largest_jump
+from .format import claims_markdown, format_claims
+from .matching import match_claim, seeds_claim
+from .regions import boundaries, region_boundaries, region_claims
+from .scans import scan_claims
+from .toric import filter_claim, odd_parity_filters
+from .transition import transition_claims
+
+__all__ = [
+    "Claim",
+    "RegionFit",
+    "boundaries",
+    "claims_markdown",
+    "compute_claims",
+    "dip",
+    "fit_regions",
+    "format_claims",
+    "largest_jump",
+    "odd_parity_filters",
+    "region_boundaries",
+]
+
+
+def compute_claims(results, *, methods=None) -> list[Claim]:
+    """Every claim for every (task, method) in `results` (a path, or a dataset with no artifacts)."""
+    with warnings.catch_warnings():  # all-NaN rounds (controls, fidelity at round 0) are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _compute_claims(results, methods)
+
+
+def _task_claims(ds, task, method, c, store) -> tuple[list[Claim], dict]:
+    """The claims of one (task, method) with a reference energy, and its summary for `scan_claims`."""
+    out = [seeds_claim(task, method, c)]
+    m_claim, match = match_claim(task, method, c)
+    out.append(m_claim)
+    region, fit, bounds = region_claims(ds, task, method, c)
+    out += region
+    out += control_claims(ds, task, method, c, match)
+    trans = transition_claims(ds, task, method, c)
+    out += trans
+    fc = filter_claim(task, method, c, match, store)
+    if fc is not None:
+        out.append(fc)
+    n1c, n2c = region[0], region[1]
+    summary = {
+        "params": task_parameters(task),
+        "bounds": bounds,
+        "fit": fit,
+        "bounds_ci": ((n1c.lo, n1c.hi), (n2c.lo, n2c.hi)),
+        "jump_rho": trans[0].value,
+        "fid_min": trans[1].value,
+    }
+    return out, summary
+
+
+def _compute_claims(results, methods) -> list[Claim]:
+    ds = load_results(results)
+    store = None
+    if not hasattr(results, "data_vars"):
+        cells = Path(f"{results}.cells")
+        store = RunStore(results, create=False) if cells.is_dir() else None
+    out: list[Claim] = []
+    per_task = {}
+    for task in map(str, ds["task"].values):
+        for method in methods_with(ds, task, "imp"):
+            if methods and method not in methods:
+                continue
+            c = curve_data(ds, task, method, "imp", "rel_error")
+            if not c.has_reference:
+                out.append(
+                    Claim(
+                        "-",
+                        "all error claims",
+                        task,
+                        "-",
+                        method=method,
+                        verdict="undetermined: no reference energy for this task",
+                    )
+                )
+                continue
+            claims, per_task[(task, method)] = _task_claims(ds, task, method, c, store)
+            out += claims
+    out += scan_claims(per_task)
+    return out

@@ -1,0 +1,85 @@
+"""Across tasks: the region boundaries' collapse across alpha (Fig 2) and the transition's trend with L
+(Fig 3), from the per-(task, method) summaries `compute_claims` collects."""
+
+from __future__ import annotations
+
+import math
+
+from .claim import Claim
+
+
+def _scan_groups(per_task) -> dict:
+    """{key: [(alpha or L, task, info)]}: same system and net with several alpha; same kappa, several L."""
+    groups: dict = {}
+    for (task, method), info in per_task.items():
+        p = info["params"]
+        groups.setdefault(("alpha", p["model"], p["L"], p["kappa"], p["net"], method), []).append(
+            (p["alpha"], task, info)
+        )
+        groups.setdefault(("L", p["model"], p["kappa"], p["net"], p["alpha"], method), []).append((p["L"], task, info))
+    return groups
+
+
+def _collapse_claims(key, members) -> list[Claim]:
+    """n1 and n2 across alpha: collapse when their 95% CIs overlap."""
+    out = []
+    for which, idx in (("n1", 0), ("n2", 1)):
+        vals = [(a, info["bounds"][idx], info["bounds_ci"][idx]) for a, _, info in members]
+        have = [v for v in vals if math.isfinite(v[1])]
+        cl = Claim(
+            "Fig 2",
+            f"collapse across alpha ({which})",
+            ", ".join(t for _, t, _ in members),
+            f"{which} per alpha: " + ", ".join(f"a{a:g}: {v:.3g}" for a, v, _ in vals),
+            threshold="boundaries' 95% CIs overlap",
+            paper="boundaries set by H, not width",
+            method=key[-1],
+            ci="bootstrap over seeds",
+        )
+        if len(have) < 2:
+            cl.verdict = "undetermined: boundary not determined for >= 2 widths"
+        else:
+            los = [c[0] for _, _, c in have]
+            his = [c[1] for _, _, c in have]
+            if not all(map(math.isfinite, los + his)):
+                cl.verdict = "undetermined: no CI (1 seed)"
+            else:
+                cl.verdict = "collapse (CIs overlap)" if max(los) <= min(his) else "no collapse"
+        out.append(cl)
+    return out
+
+
+def _trend_claim(key, members) -> Claim:
+    """The fidelity minimum against L: sharpening when it decreases with L."""
+    vals = [(L, info["jump_rho"], info["fid_min"]) for L, _, info in members]
+    cl = Claim(
+        "Fig 3",
+        "trend with L",
+        ", ".join(t for _, t, _ in members),
+        "L: jump rho / min fidelity = " + ", ".join(f"{L}: {j:.3g} / {f:.3g}" for L, j, f in vals),
+        threshold="fidelity minimum decreasing with L = sharpening",
+        paper="dip sharpens with L",
+        method=key[-1],
+    )
+    fids = [f for _, _, f in vals]
+    if sum(map(math.isfinite, fids)) < 2:
+        cl.verdict = "undetermined: fidelity dip found for < 2 sizes"
+    else:
+        f = [x for x in fids if math.isfinite(x)]
+        cl.verdict = "sharpens with L" if all(b < a for a, b in zip(f, f[1:])) else "no monotone sharpening"
+    return cl
+
+
+def scan_claims(per_task) -> list[Claim]:
+    """Collapse across alpha (same system and net, several alpha) and trends with L (same kappa)."""
+    out = []
+    for key, members in sorted(_scan_groups(per_task).items(), key=lambda kv: str(kv[0])):
+        members = [m for m in members if m[0] is not None]
+        if len({m[0] for m in members}) < 2:
+            continue
+        members.sort(key=lambda m: m[0])
+        if key[0] == "alpha":
+            out += _collapse_claims(key, members)
+        else:
+            out.append(_trend_claim(key, members))
+    return out
