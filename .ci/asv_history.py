@@ -37,26 +37,44 @@ def default_machine() -> str:
 
 
 def rev(commit: str) -> str:
-    return subprocess.run(["git", "rev-parse", commit], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "rev-parse", commit], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def asv_config(worktree: Path, where: Path | None = None) -> Path:
     """An asv config (written in `where`, default `worktree`) for `worktree`'s benchmarks with results in
     this checkout's tracked folder."""
-    cfg = {"version": 1, "project": "lthbench", "project_url": "https://github.com/", "repo": str(ROOT),
-           "branches": ["HEAD"], "dvcs": "git", "environment_type": "existing",
-           "benchmark_dir": str(worktree / "benchmarks"), "env_dir": str(worktree / ".asv" / "env"),
-           "results_dir": str(RESULTS), "html_dir": str(ROOT / ".asv" / "html"), "build_command": [],
-           "install_command": [], "uninstall_command": [], "default_benchmark_timeout": 600}
+    cfg = {
+        "version": 1,
+        "project": "lthbench",
+        "project_url": "https://github.com/",
+        "repo": str(ROOT),
+        "branches": ["HEAD"],
+        "dvcs": "git",
+        "environment_type": "existing",
+        "benchmark_dir": str(worktree / "benchmarks"),
+        "env_dir": str(worktree / ".asv" / "env"),
+        "results_dir": str(RESULTS),
+        "html_dir": str(ROOT / ".asv" / "html"),
+        "build_command": [],
+        "install_command": [],
+        "uninstall_command": [],
+        "default_benchmark_timeout": 600,
+    }
     path = (where or worktree) / "asv-history.conf.json"
     path.write_text(json.dumps(cfg, indent=1))
     return path
 
 
 def ensure_machine(machine: str) -> None:
-    subprocess.run([sys.executable, "-m", "asv", "machine", "--machine", machine, "--yes"], cwd=ROOT,
-                   capture_output=True, text=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "asv", "machine", "--machine", machine, "--yes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def env_name() -> str:
@@ -74,12 +92,26 @@ def record(commit: str, machine: str, bench: str, attrs: list[str]) -> int:
     full = rev(commit)
     with tempfile.TemporaryDirectory(prefix="asv-history-") as tmp:
         wt = Path(tmp) / "wt"
-        subprocess.run(["git", "worktree", "add", "--detach", str(wt), full], cwd=ROOT, capture_output=True,
-                       check=True)
+        subprocess.run(["git", "worktree", "add", "--detach", str(wt), full], cwd=ROOT, capture_output=True, check=True)
         try:
             cfg = asv_config(wt)
-            cmd = [sys.executable, "-m", "asv", "run", "--config", str(cfg), "--python=same", "--machine", machine,
-                   "--set-commit-hash", full, "-b", bench, "--show-stderr", *attrs]
+            cmd = [
+                sys.executable,
+                "-m",
+                "asv",
+                "run",
+                "--config",
+                str(cfg),
+                "--python=same",
+                "--machine",
+                machine,
+                "--set-commit-hash",
+                full,
+                "-b",
+                bench,
+                "--show-stderr",
+                *attrs,
+            ]
             print(f"asv on {full[:12]}: {' '.join(cmd[3:])}", flush=True)
             return subprocess.run(cmd, cwd=wt).returncode
         finally:
@@ -105,8 +137,24 @@ def main(argv=None) -> int:
         a, b = (rev(c) for c in args.commits[-2:])
         with tempfile.TemporaryDirectory() as tmp:
             cfg = asv_config(ROOT, Path(tmp))
-            subprocess.run([sys.executable, "-m", "asv", "compare", "--config", str(cfg), "--machine", args.machine,
-                            "--factor", str(args.factor), "--split", a, b], cwd=ROOT)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "asv",
+                    "compare",
+                    "--config",
+                    str(cfg),
+                    "--machine",
+                    args.machine,
+                    "--factor",
+                    str(args.factor),
+                    "--split",
+                    a,
+                    b,
+                ],
+                cwd=ROOT,
+            )
         print("asv comparison: informational (CI ignores its result; timings on a shared machine are noisy)")
     return 0
 

@@ -1,16 +1,18 @@
 """asv accuracy history: the final relative errors |E - E_ref| / |E_ref| of the accuracy gate's cells
-(`lthbench.gate.GATE_TASKS`, first fixed-key seed), so accuracy has a history next to throughput. The
-same runs are what CI's gate compares, value by value, with `benchmarks/regression_reference.json`.
+(`lthbench.bench.gate.GATE_TASKS`, first fixed-key seed), so accuracy has a history next to throughput. The
+same runs are what CI's gate compares, value by value, with the gate reference
+(`lthbench/bench/gate_reference.json`).
 """
 
 from __future__ import annotations
 
-from .common import DEVICE
+from .common import DEVICE  # first: it puts this checkout's lthbench first on sys.path
+
+# isort: split
+from lthbench.bench.gate import GATE_TASKS, load_reference, run_gate_task
 
 
 def _value_names() -> list[str]:
-    from lthbench.gate import load_reference
-
     try:
         names = load_reference()["values"]
     except Exception:  # an older reference format: no accuracy history for that commit
@@ -24,8 +26,6 @@ class AccuracyGateTasks:
     timeout = 1800
 
     def setup_cache(self):
-        from lthbench.gate import GATE_TASKS, run_gate_task
-
         values = {}
         for gt in GATE_TASKS:
             values.update(run_gate_task(gt, seeds=gt.seeds[:1])[0])

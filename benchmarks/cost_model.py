@@ -18,7 +18,18 @@ import dataclasses
 import json
 import os
 import subprocess
+import tempfile
 import time
+
+import jax
+
+from lthbench.bench import random_mask
+from lthbench.nets import make_ansatz
+from lthbench.pruning import run_protocol
+from lthbench.results import RunStore
+from lthbench.systems import system_from_id
+from lthbench.tasks import dense_weight_count, estimated_cost, get_task, step_seconds
+from lthbench.vmc import train
 
 CASES = (  # (task id, spec fields replaced): the CPU family's kinds of net, small to large
     ("tfim2d-4x4-k3.04438-ffnn-a5-cpu", {}),
@@ -38,14 +49,6 @@ def uptime() -> str:
 
 
 def time_case(task_id: str, overrides: dict, n_steps: int) -> dict:
-    import jax
-
-    from lthbench.bench import random_mask
-    from lthbench.nets import make_ansatz
-    from lthbench.systems import system_from_id
-    from lthbench.tasks import dense_weight_count, get_task, step_seconds
-    from lthbench.vmc import train
-
     task = dataclasses.replace(get_task(task_id), **overrides)
     system = system_from_id(task.system_id)
     ansatz = make_ansatz(task.net, system, **task.hyper)
@@ -86,10 +89,6 @@ CHAINS = (  # (task id, dense steps, steps per round, rounds): whole short chain
 def time_chain(task_id: str, dense: int, per_round: int, rounds: int, workdir: str) -> dict:
     """Wall and CPU seconds of a whole `run_protocol` chain (controls every 6th round and the last) on
     the task with shortened budgets, next to `estimated_cost` of that spec."""
-    from lthbench.pruning import run_protocol
-    from lthbench.results import RunStore
-    from lthbench.tasks import estimated_cost, get_task
-
     task = dataclasses.replace(
         get_task(task_id),
         id=f"{task_id}-calib",
@@ -131,8 +130,6 @@ def main() -> None:
         "cases": [],
     }
     if args.chains:
-        import tempfile
-
         with tempfile.TemporaryDirectory() as workdir:
             for chain in CHAINS:
                 if args.only not in chain[0]:

@@ -1,4 +1,4 @@
-"""`python -m lthbench.regression`: the accuracy regression gate. The code lives in `lthbench.gate`
+"""`python -m lthbench.regression`: the accuracy regression gate. The code lives in `lthbench.bench.gate`
 (tasks and tracked values, comparisons, the reference file and its update rule, the coverage table and
 the mutation test); this module is its command-line entry point, kept at the documented name.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .gate import GATE_TASKS, REFERENCE_PATH, load_reference, main, run_gate_task
+from .bench.gate import GATE_TASKS, REFERENCE_PATH, load_reference, main, run_gate_task
 
 __all__ = ["GATE_TASKS", "REFERENCE_PATH", "load_reference", "main", "run_gate_task"]
 

@@ -13,14 +13,14 @@ import sys
 
 import pytest
 
-from lthbench.gate import cells, cli, coverage, reference
+from lthbench.bench.gate import cells, mutate, mutations, reference
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("m", coverage.MUTATIONS, ids=[m.name for m in coverage.MUTATIONS])
+@pytest.mark.parametrize("m", mutations.MUTATIONS, ids=[m.name for m in mutations.MUTATIONS])
 def test_gate_catches_mutation(m):
-    result = cli.run_mutation(m, str(reference.REFERENCE_PATH))
+    result = mutate.run_mutation(m, str(reference.REFERENCE_PATH))
     assert result["rc"] == 1, result
     assert result["caught"], result
 

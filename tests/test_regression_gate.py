@@ -1,4 +1,4 @@
-"""The accuracy regression gate (`python -m lthbench.regression`, lthbench.gate; .ci/run runs it after the
+"""The accuracy regression gate (`python -m lthbench.regression`, lthbench.bench.gate; .ci/run runs it after the
 tests): coverage of every task knob, the comparisons in both directions, the across-seed test's
 false-alarm rate, the reference file and its update rule, and a real gate run that names the value and
 both numbers when the training is changed on purpose. The mutation test is tests/test_gate_mutation.py
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from lthbench import regression
+from lthbench.bench.gate import cells, coverage, mutations, reference, verdict
 from lthbench.errors import LthbenchError
-from lthbench.gate import cells, coverage, reference, verdict
 from lthbench.numerics import NUMERICS_VERSION
 from lthbench.tasks import TaskSpec, list_tasks
 from lthbench.vmc import TrainConfig
@@ -37,15 +37,15 @@ def test_every_task_and_train_config_field_is_covered_or_exempt():
 def test_every_knob_has_a_mutation_and_cells_that_exist():
     ref = reference.load_reference()
     stored_cells = {cells.split_value_name(n)[0] for n in ref["values"]}
-    names = [m.name for m in coverage.MUTATIONS]
+    names = [m.name for m in mutations.MUTATIONS]
     assert len(names) == len(set(names))
-    mutated = {m.knob for m in coverage.MUTATIONS}
+    mutated = {m.knob for m in mutations.MUTATIONS}
     assert mutated == set(coverage.KNOBS), set(coverage.KNOBS) ^ mutated
     for knob, k in coverage.KNOBS.items():
         for pattern in k.cells:
             assert any(coverage.matches(c, [pattern]) for c in stored_cells), (knob, pattern)
-    for m in coverage.MUTATIONS:  # the mutated tasks are valid specs of the knob's tasks
-        assert [gt.name for gt in coverage.mutated_tasks(m)] == list(m.tasks)
+    for m in mutations.MUTATIONS:  # the mutated tasks are valid specs of the knob's tasks
+        assert [gt.name for gt in mutations.mutated_tasks(m)] == list(m.tasks)
 
 
 def test_gate_tasks_are_not_standard_tasks():

@@ -1,18 +1,20 @@
 """`lthbench bench`: time the throughput suite (Metropolis sweep, local energies, SR, training step,
-exact-mode step, ED; see `lthbench.bench`) on the device JAX sees, and write the figures as an xarray
-dataset (netCDF, written atomically; dims case x kernel, provenance in the `provenance_json`
-attribute, backend and device in `backend` / `device`)."""
+exact-mode step, ED; see `lthbench.bench.kernels` and `lthbench.bench.suite`) on the device JAX sees,
+and write the figures as an xarray dataset (netCDF, written atomically; dims case x kernel, provenance
+in the `provenance_json` attribute, backend and device in `backend` / `device`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .. import provenance
+from ..bench.kernels import KERNELS
+from ..bench.suite import measure, suite, to_dataset
 from ..errors import LthbenchError
+from ..results import check_output_path, is_results_file, save_dataset
 
 
 def register(subparsers) -> None:
-    from ..bench import KERNELS
-
     p = subparsers.add_parser("bench", help="time the throughput suite, write a netCDF of figures", description=__doc__)
     p.add_argument(
         "--suite",
@@ -27,8 +29,6 @@ def register(subparsers) -> None:
 
 
 def parse_kernels(text: str) -> tuple[str, ...]:
-    from ..bench import KERNELS
-
     names = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
     bad = [k for k in names if k not in KERNELS]
     if bad or not names:
@@ -37,10 +37,7 @@ def parse_kernels(text: str) -> tuple[str, ...]:
 
 
 def run(args) -> int:
-    from .. import bench, provenance
-    from ..results import check_output_path, is_results_file, save_dataset
-
-    cases = bench.suite(args.suite)
+    cases = suite(args.suite)
     names = parse_kernels(args.kernels)
     if args.repeats < 1:
         raise LthbenchError(f"--repeats must be >= 1, got {args.repeats}")
@@ -51,11 +48,11 @@ def run(args) -> int:
         )
     figures = {}
     for case in cases:
-        figures[case.id] = bench.measure(case, names, repeats=args.repeats)
+        figures[case.id] = measure(case, names, repeats=args.repeats)
         for name, f in figures[case.id].items():
             print(f"{case.id:45s} {name:22s} {f['seconds']:10.4g} s  {f['samples_per_s']:12.4g} samples/s", flush=True)
     cli_args = {k: v for k, v in vars(args).items() if k != "func"}
     prov = provenance.collect(args=cli_args, extra={"suite": args.suite, "cases": [c.id for c in cases]})
-    save_dataset(bench.to_dataset(figures, prov), args.out)
+    save_dataset(to_dataset(figures, prov), args.out)
     print(f"wrote {args.out} ({prov['backend']}: {prov['device_kind'] or prov['device']})")
     return 0

@@ -2,14 +2,19 @@
 
 cells:     the gate tasks (TaskSpecs of their own, ids 'gate-...') and the values they track;
 verdict:   the comparisons (fixed keys at 1e-10 relative both ways; across seeds, t-test + Holm);
-reference: the reference file, its history, and the NUMERICS_VERSION rule of re-recording;
-coverage:  the knob -> cells table, the exemptions, and the mutations that prove the table;
-cli:       the command (gate, --update, --mutate, --list-knobs).
+reference: the reference file (package data: lthbench/bench/gate_reference.json), its history, and the
+           NUMERICS_VERSION rule of re-recording;
+coverage:  the knob -> cells table and the exemptions;
+mutations: the mutations that prove the table (code changes injected by `patches`); mutate: the
+           mutation test that runs them;
+workers:   the pinned single-CPU worker processes that run gate tasks;
+main:      the command (gate, --update, --mutate, --list-knobs).
 """
 
 from .cells import GATE_TASKS, GateTask, cell_name, run_gate_task, value_name
-from .cli import main
-from .coverage import EXEMPT, KNOBS, MUTATIONS
+from .coverage import EXEMPT, KNOBS
+from .main import main
+from .mutations import MUTATIONS
 from .reference import REFERENCE_PATH, load_reference
 from .verdict import ALPHA, RTOL, compare_values
 

@@ -1,9 +1,9 @@
-"""The throughput suite: the hot pieces of a VMC step, timed on whatever device JAX sees.
+"""The timed kernels of the throughput suite: the hot pieces of a VMC step, on whatever device JAX sees.
 
 One `Case` is a system and a net (e.g. TFIM 10 x 10 OBC at kappa_c with the FFNN alpha = 5). For a
 case, `kernel(case, name)` builds one jitted piece (a `Kernel`: a zero-argument call that blocks until
-its result is ready, and the number of configurations it processes per call), and `measure` times
-them: a warm-up call compiles, then the median of `repeats` calls is the figure (ED: one cold call).
+its result is ready, and the number of configurations it processes per call), and
+`lthbench.bench.suite.measure` times them: a warm-up call compiles, then the median of `repeats` calls is the figure (ED: one cold call).
 Nothing here is CPU-specific: on a GPU the same kernels run there, and `device_label()` says where.
 
 Kernels (seconds per call; samples/s = configurations per call / seconds):
@@ -23,21 +23,32 @@ Kernels (seconds per call; samples/s = configurations per call / seconds):
   ed                     Lanczos ground energy `lthbench.exact.ground_energy` (TFIM only,
                          N <= ED_MAX_SPINS; configurations = 2^N).
 
-Used by the asv suites (`benchmarks/`), `lthbench bench` and the pytest micro benchmarks. The asv
-and CLI figures come from the same functions, so a figure in docs/performance.md can be reproduced with
-`lthbench bench`.
+Used by the asv suites (`benchmarks/`), `lthbench bench` (`lthbench.bench.suite`: the named suites of
+cases, the timing and the netCDF figures) and the pytest micro benchmarks. The asv and CLI figures come
+from the same functions, so a figure in docs/performance.md can be reproduced with `lthbench bench`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import statistics
-import time
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ..exact import ground_energy
+from ..masks import full_mask, prunable_leaves
+from ..nets import make_ansatz, n_parameters
+from ..systems import system_from_id
+from ..vmc import TrainConfig, sr, train
+from ..vmc.config import Static
+from ..vmc.estimate import local_energies
+from ..vmc.estimators import Measured, MonteCarlo
+from ..vmc.sampler import init_chains, sample
 
 KERNELS = (
     "sweep",
@@ -94,30 +105,6 @@ def parse_net_tag(tag: str) -> tuple[str, dict]:
     return name, hyper
 
 
-def tfim_case(L: int, net_tag: str, n_samples: int = 1024) -> Case:
-    """A case on the L x L OBC TFIM at kappa_c (the paper's lattice)."""
-    from .systems.tfim import KAPPA_C_2D, tfim_id
-
-    return Case(tfim_id((L, L), KAPPA_C_2D), net_tag, n_samples)
-
-
-def suite(name: str) -> list[Case]:
-    """The named list of cases: 'paper' (10 x 10: FFNN alpha 5 and ResCNN nf 16 nb 4, 1024 samples),
-    'paper-ffnn' (its FFNN alone), 'small' (4 x 4: FFNN alpha 5, CNN, ResCNN), 'tiny' (3 x 3 FFNN
-    alpha 1, 64 samples: tests)."""
-    suites = {
-        "paper": lambda: [tfim_case(10, "ffnn-a5"), tfim_case(10, "rescnn-f16-b4")],
-        "paper-ffnn": lambda: [tfim_case(10, "ffnn-a5")],
-        "small": lambda: [tfim_case(4, "ffnn-a5"), tfim_case(4, "cnn"), tfim_case(4, "rescnn-f16-b4")],
-        "tiny": lambda: [tfim_case(3, "ffnn-a1", n_samples=64)],
-    }
-    if name not in suites:
-        from .errors import LthbenchError
-
-        raise LthbenchError(f"unknown benchmark suite {name!r}; choose one of {', '.join(suites)}")
-    return suites[name]()
-
-
 # --------------------------------------------------------------------------------------------------
 # Building blocks
 
@@ -125,11 +112,6 @@ def suite(name: str) -> list[Case]:
 @lru_cache(maxsize=16)
 def build(case: Case):
     """(system, ansatz, params) of a case; params from PRNG key 0 (float64 FFNN/RBM, float32 CNNs)."""
-    import jax
-
-    from .nets import make_ansatz
-    from .systems import system_from_id
-
     system = system_from_id(case.system_id)
     name, hyper = case.net
     ansatz = make_ansatz(name, system, **hyper)
@@ -137,12 +119,8 @@ def build(case: Case):
 
 
 @lru_cache(maxsize=16)
-def samples(case: Case) -> jax.Array:  # noqa: F821
+def samples(case: Case) -> jax.Array:
     """(n_samples, N) float64 +-1 configurations drawn by the case's own Metropolis sampler (key 1)."""
-    import jax
-
-    from .vmc.sampler import init_chains, sample
-
     system, ansatz, params = build(case)
     n = system.n_spins
     chain = init_chains(ansatz, params, case.n_chains, n, jax.random.key(1))
@@ -166,39 +144,30 @@ class Kernel:
     name: str
     call: Callable[[], object]
     configurations: int
-    seconds_of: Callable[[object], float] | None = None
+    seconds_of: Callable[[Any], float] | None = None
 
 
-def _blocking(fn, *args) -> Callable[[], object]:
-    import jax
-
+def blocking(fn, *args) -> Callable[[], object]:
+    """A zero-argument call of fn(*args) that blocks until its result is ready."""
     return lambda: jax.block_until_ready(fn(*args))
 
 
 def sweep_kernel(case: Case) -> Kernel:
-    import jax
-
-    from .vmc.sampler import init_chains, sample
-
     system, ansatz, params = build(case)
     n = system.n_spins
     chain = init_chains(ansatz, params, case.n_chains, n, jax.random.key(1))
     fn = jax.jit(lambda p, c, k: sample(ansatz, p, c, k, case.n_samples // case.n_chains, sweep_size=n)[1])
-    return Kernel("sweep", _blocking(fn, params, chain, jax.random.key(3)), case.n_samples)
+    return Kernel("sweep", blocking(fn, params, chain, jax.random.key(3)), case.n_samples)
 
 
 def local_energy_kernel(case: Case, fast: bool) -> Kernel | None:
     """None for the fast path of a net without one (CNN, ResCNN)."""
-    import jax
-
-    from .vmc.estimate import local_energies
-
     system, ansatz, params = build(case)
     if fast and ansatz.single_layer is None:
         return None
     fn = jax.jit(lambda p, s: local_energies(system, ansatz, p, s, fast=fast))
     name = "local_energy_fast" if fast else "local_energy_generic"
-    return Kernel(name, _blocking(fn, params, samples(case)), case.n_samples)
+    return Kernel(name, blocking(fn, params, samples(case)), case.n_samples)
 
 
 def sr_direction(ansatz, params, spins, eloc, shift: float = SR_SHIFT, path: str = "auto", solver: str = "cholesky"):
@@ -211,14 +180,6 @@ def sr_direction(ansatz, params, spins, eloc, shift: float = SR_SHIFT, path: str
     'structured', the structured Gram and X^T v; others 'jacobian', the formed per-sample Jacobian;
     CG: 'khatri-rao' for single-layer nets). solver: 'cholesky' | 'cg' (tolerance 1e-5, cold start).
     """
-    import jax.numpy as jnp
-    from jax.flatten_util import ravel_pytree
-
-    from .masks import full_mask
-    from .vmc import sr
-    from .vmc.config import Static
-    from .vmc.estimators import Measured, MonteCarlo
-
     b = spins.shape[0]
     st = Static(b, 1, 0.0, "sgd", float(shift), False, spins.shape[1], 0.0, 0, sr_solver=solver)
     est = MonteCarlo(None, ansatz, st)
@@ -237,24 +198,16 @@ def sr_direction(ansatz, params, spins, eloc, shift: float = SR_SHIFT, path: str
 
 
 def sr_kernel(case: Case) -> Kernel:
-    import jax
-
-    from .vmc.estimate import local_energies
-
     system, ansatz, params = build(case)
     spins = samples(case)
     eloc = jax.jit(lambda p, s: local_energies(system, ansatz, p, s))(params, spins)
     fn = jax.jit(lambda p, s, e: sr_direction(ansatz, p, s, e))
-    return Kernel("sr_step", _blocking(fn, params, spins, eloc), case.n_samples)
+    return Kernel("sr_step", blocking(fn, params, spins, eloc), case.n_samples)
 
 
 def random_mask(ansatz, params, density: float, seed: int = 5):
     """A mask (pytree of float arrays like params) keeping each prunable weight with probability `density`
     (numpy RNG `seed`), all non-prunable leaves alive."""
-    import jax
-
-    from .masks import prunable_leaves
-
     rng = np.random.default_rng(seed)
     return jax.tree_util.tree_map(
         lambda p, prunable: (rng.random(np.shape(p)) < density if prunable else np.ones(np.shape(p))).astype(p.dtype),
@@ -269,11 +222,6 @@ def train_step_kernel(case: Case, exact: bool = False, density: float = 1.0) -> 
     EXACT_STEP_MAX_SPINS spins or EXACT_STEP_MAX_PARAMS parameters. call() returns the TrainResult.
     No burn-in: the chains start from random configurations, so the step's energy means nothing (a
     CNN's evaluation can even be non-finite); only its time counts."""
-    import jax
-
-    from .nets import n_parameters
-    from .vmc import TrainConfig, train
-
     system, ansatz, params = build(case)
     if exact and (system.n_spins > EXACT_STEP_MAX_SPINS or n_parameters(ansatz) > EXACT_STEP_MAX_PARAMS):
         return None
@@ -293,8 +241,6 @@ def train_step_kernel(case: Case, exact: bool = False, density: float = 1.0) -> 
 
 def ed_kernel(case: Case) -> Kernel | None:
     """Lanczos ground energy of the case's system (TFIM, N <= ED_MAX_SPINS), else None."""
-    from .exact import ground_energy
-
     system, _, _ = build(case)
     if system.kind != "tfim" or system.n_spins > ED_MAX_SPINS:
         return None
@@ -316,91 +262,3 @@ def kernel(case: Case, name: str) -> Kernel | None:
     if name not in makers:
         raise ValueError(f"unknown kernel {name!r}; choose from {', '.join(KERNELS)}")
     return makers[name](case)
-
-
-# --------------------------------------------------------------------------------------------------
-# Timing
-
-
-def median_seconds(call: Callable[[], object], repeats: int = 3, warmup: int = 1, seconds_of=None) -> float:
-    """Median seconds of `repeats` calls of call() after `warmup` untimed calls (compilation): each
-    call's wall time, or seconds_of(result) when given."""
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
-        result = call()
-        wall = time.perf_counter() - t0
-        times.append(wall if seconds_of is None else float(seconds_of(result)))
-    return statistics.median(times)
-
-
-def device_label() -> str:
-    """'<backend>:<device kind>' of JAX's first device, e.g. 'cpu:cpu' or 'gpu:NVIDIA H100 80GB HBM3'."""
-    from .provenance import device_info
-
-    info = device_info()
-    return f"{info['backend']}:{info['device_kind'] or info['device']}"
-
-
-def measure(case: Case, names=KERNELS, repeats: int = 3, ed_repeats: int = 1) -> dict[str, dict]:
-    """{kernel: {'seconds': median s per call, 'samples_per_s': configurations / s, 'configurations'}}
-    for every applicable kernel of `names`; kernels that do not apply to the case are left out.
-    ED runs `ed_repeats` times (it has no compilation to warm up; the first call is timed too)."""
-    from .vmc._blas import single_threaded_blas
-
-    out = {}
-    for name in names:
-        k = kernel(case, name)
-        if k is None:
-            continue
-        with single_threaded_blas():
-            if name == "ed":
-                seconds = median_seconds(k.call, repeats=ed_repeats, warmup=0)
-            else:
-                seconds = median_seconds(k.call, repeats=repeats, seconds_of=k.seconds_of)
-        out[name] = {
-            "seconds": seconds,
-            "samples_per_s": k.configurations / seconds if seconds > 0 else math.nan,
-            "configurations": k.configurations,
-        }
-    return out
-
-
-def to_dataset(figures: dict[str, dict[str, dict]], provenance: dict):
-    """{case id: measure(...)} -> xr.Dataset with dims (case, kernel): seconds, samples_per_s,
-    configurations (NaN where a kernel does not apply); attrs backend, device, provenance_json."""
-    import json
-
-    import xarray as xr
-
-    cases = list(figures)
-    shape = (len(cases), len(KERNELS))
-    data = {v: np.full(shape, np.nan) for v in ("seconds", "samples_per_s", "configurations")}
-    for i, case in enumerate(cases):
-        for j, name in enumerate(KERNELS):
-            for var in data:
-                if name in figures[case]:
-                    data[var][i, j] = figures[case][name][var]
-    units = {
-        "seconds": ("s", "median wall seconds per call"),
-        "samples_per_s": ("1/s", "spin configurations processed per second"),
-        "configurations": ("1", "spin configurations per call (n_samples, or 2^N for exact_step and ed)"),
-    }
-    ds = xr.Dataset(
-        {v: (("case", "kernel"), data[v], {"units": units[v][0], "long_name": units[v][1]}) for v in data},
-        coords={
-            "case": ("case", np.asarray(cases, dtype=object)),
-            "kernel": ("kernel", np.asarray(KERNELS, dtype=object)),
-        },
-    )
-    ds.attrs.update(
-        {
-            "title": "lthbench throughput",
-            "backend": provenance.get("backend", ""),
-            "device": provenance.get("device_kind", "") or provenance.get("device", ""),
-            "provenance_json": json.dumps(provenance, sort_keys=True, default=str),
-        }
-    )
-    return ds

@@ -1,11 +1,12 @@
-"""The gate's reference file (benchmarks/regression_reference.json): reading it, the numerics-version
+"""The gate's reference file (lthbench/bench/gate_reference.json, package data: it ships in the wheel and
+is read relative to the package, never through a repository checkout): reading it, the numerics-version
 rule, and building a re-recorded one with its history entry.
 
 Layout (format 2):
   numerics_version   `lthbench.numerics.NUMERICS_VERSION` of the code that recorded it (the gate refuses
                      to compare when the code's differs);
   platform           where the fixed-key numbers were made (the gate runs on CPU only);
-  values             {value name: float} fixed-key values (see lthbench.gate.cells);
+  values             {value name: float} fixed-key values (see lthbench.bench.gate.cells);
   distributions      {cell: {'quantity', 'seeds', 'values'}} across-seed samples of Monte Carlo cells;
   wall_time_s        {gate task: seconds} of the recording run (informational);
   history            one entry per recording, oldest first: date, commit, numerics version, why, and the
@@ -24,10 +25,13 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import LthbenchError
+from ...atomic import atomic_replace
+from ...errors import LthbenchError
+from .cells import task_of
 from .verdict import RTOL, compare_values
 
-REFERENCE_PATH = Path(__file__).resolve().parent.parent.parent / "benchmarks" / "regression_reference.json"
+# package data of lthbench.bench (pyproject.toml [tool.setuptools.package-data]); `--update` rewrites it in place
+REFERENCE_PATH = Path(__file__).resolve().parent.parent / "gate_reference.json"
 FORMAT = 2
 
 
@@ -123,8 +127,6 @@ def updated_reference(
 ) -> tuple[dict, dict]:
     """(new reference, its history entry). Values and distributions of the gate tasks `tasks` are
     replaced by the measured ones; other tasks' are kept (a partial, pure-addition update)."""
-    from .cells import task_of
-
     old_values = old.get("values", {}) if old.get("format") == FORMAT else {}
     kept = {n: v for n, v in old_values.items() if task_of(n) not in tasks}
     new_values = dict(sorted({**kept, **values}.items()))
@@ -147,7 +149,7 @@ def updated_reference(
     }
     new = {
         "format": FORMAT,
-        "description": "lthbench accuracy regression gate (lthbench/gate): fixed-key values of small gate tasks, "
+        "description": "lthbench accuracy regression gate (lthbench/bench/gate): fixed-key values of small gate tasks, "
         f"compared at {RTOL:.0e} relative in both directions, and across-seed distributions of "
         "the Monte Carlo cells (t-test + Holm). Re-record only with the command below.",
         "command": 'python -m lthbench.regression --update --why "..." [--same-numerics]',
@@ -168,10 +170,11 @@ def updated_reference(
 
 
 def write_reference(ref: dict, path: str | os.PathLike) -> None:
-    """Write atomically (a temporary file next to it, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(ref, fh, indent=1)
-        fh.write("\n")
-    os.replace(tmp, path)
+    """Write atomically (`lthbench.atomic.atomic_replace`): JSON, one-space indent, a final newline."""
+
+    def produce(tmp: str) -> None:
+        with open(tmp, "w") as fh:
+            json.dump(ref, fh, indent=1)
+            fh.write("\n")
+
+    atomic_replace(path, produce)

@@ -25,6 +25,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from .cells import split_value_name, task_of
+
 RTOL = 1e-10
 ALPHA = 0.01
 
@@ -47,8 +49,6 @@ def compare_values(measured: dict[str, float], stored: dict[str, float], tasks=N
     """One verdict per value name of either side (restricted to gate tasks `tasks` when given):
     {'name', 'measured', 'stored', 'change', 'status'}, status 'ok', 'MOVED', 'MISSING' (stored, not
     measured) or 'NEW' (measured, not stored). Sorted by name."""
-    from .cells import task_of
-
     names = set(measured) | set(stored)
     if tasks is not None:
         names = {n for n in names if task_of(n) in set(tasks)}
@@ -110,8 +110,6 @@ def holm(pvalues: dict[str, float], alpha: float = ALPHA) -> dict[str, bool]:
 
 def seed_samples(values: dict[str, float], quantity: str) -> dict[str, list[float]]:
     """{cell: [value at each seed, in seed order]} of one quantity."""
-    from .cells import split_value_name
-
     by_cell: dict[str, list[tuple[int, float]]] = {}
     for name, v in values.items():
         cell, seed, q = split_value_name(name)
