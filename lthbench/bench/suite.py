@@ -21,7 +21,7 @@ import xarray as xr
 from ..errors import LthbenchError
 from ..provenance import device_info
 from ..systems.tfim import KAPPA_C_2D, tfim_id
-from ..vmc._blas import single_threaded_blas
+from ..vmc.blas_threads import single_threaded_blas
 from .kernels import KERNELS, Case, kernel
 
 
