@@ -24,7 +24,7 @@ def register(subparsers) -> None:
 def varbench_file_name(system) -> str:
     """varbench's `<folder>/<lattice>_<N>_<params>.md` for a TFIM (TFIsing) or toric code (ToricCode)
     system, following its TFIsing naming (lattice, number of spins, boundary O/P, field)."""
-    from ..systems.ids import format_number
+    from ..systems.numbers import format_number
 
     if system.kind == "tfim":
         shape = system.lattice_shape
