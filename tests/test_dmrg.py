@@ -11,6 +11,7 @@ import pytest
 import lthbench  # noqa: F401  (enables x64)
 from lthbench import exact
 from lthbench.cli import main
+from lthbench.errors import LthbenchError
 from lthbench.systems import system_from_id
 
 tenpy = pytest.importorskip("tenpy")
@@ -129,7 +130,7 @@ def test_checkpoint_resumes_a_killed_run(tmp_path):
     assert "resuming" in log.getvalue()
     assert resumed.stages[0].chi == 4 and [s.chi for s in resumed.stages] == list(schedule)
     assert resumed.energy == pytest.approx(_ed(system.id), rel=1e-10)
-    with pytest.raises(lthbench.errors.LthbenchError):
+    with pytest.raises(LthbenchError):
         dmrg.run_dmrg(system, (2, 8), checkpoint=ckpt, progress=None)
 
 
