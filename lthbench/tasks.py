@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from .errors import LthbenchError
-from .systems.ids import format_number
+from .systems.numbers import format_number
 from .systems.tfim import KAPPA_C_2D
 
 PAPER_FIELDS = (0.1, 1.0, 2.0, KAPPA_C_2D, 4.0, 5.0, 6.0)

@@ -11,10 +11,13 @@ import pytest
 import lthbench  # noqa: F401  (enables x64)
 from lthbench import exact
 from lthbench.cli import main
+from lthbench.errors import LthbenchError
 from lthbench.systems import system_from_id
 
 tenpy = pytest.importorskip("tenpy")
-dmrg = pytest.importorskip("lthbench.dmrg")
+dmrg = pytest.importorskip("lthbench.exact.dmrg")
+dmrg_fit = pytest.importorskip("lthbench.exact.dmrg_fit")
+dmrg_checkpoint = pytest.importorskip("lthbench.exact.dmrg_checkpoint")
 
 
 def _ed(system_id):
@@ -86,15 +89,15 @@ def test_extrapolation_on_synthetic_data():
     without truncation the variational energy is kept with the rounding floor."""
     e0, a, b = -100.0, 300.0, 2e4
     eps = np.array([1e-4, 3e-5, 1e-5, 3e-6])
-    fit = dmrg.extrapolate(eps, e0 + a * eps + b * eps**2)
+    fit = dmrg_fit.extrapolate(eps, e0 + a * eps + b * eps**2)
     assert abs(fit["energy"] - e0) <= fit["uncertainty"] < 3 * (a * eps[-1])
-    exact_fit = dmrg.extrapolate([1e-6, 0.0], [-99.9, -100.0])
+    exact_fit = dmrg_fit.extrapolate([1e-6, 0.0], [-99.9, -100.0])
     assert exact_fit["energy"] == -100.0 and exact_fit["uncertainty"] == pytest.approx(1e-10)
-    with_var = dmrg.extrapolate(eps, e0 + a * eps, variances=10 * eps)
+    with_var = dmrg_fit.extrapolate(eps, e0 + a * eps, variances=10 * eps)
     assert with_var["energy_var"] == pytest.approx(e0, abs=1e-9)
     # a stage stopped by its sweep limit widens the interval by its last sweep's change
-    base = dmrg.extrapolate(eps, e0 + a * eps)
-    unconverged = dmrg.extrapolate(eps, e0 + a * eps, delta_es=[0, 0, 1e-6, 2e-6])
+    base = dmrg_fit.extrapolate(eps, e0 + a * eps)
+    unconverged = dmrg_fit.extrapolate(eps, e0 + a * eps, delta_es=[0, 0, 1e-6, 2e-6])
     assert unconverged["uncertainty"] == pytest.approx(base["uncertainty"] + 3e-6)
 
 
@@ -119,7 +122,7 @@ def test_checkpoint_resumes_a_killed_run(tmp_path):
     ckpt = tmp_path / "run.pkl"
     with pytest.raises(KeyboardInterrupt):
         dmrg.run_dmrg(system, schedule, checkpoint=ckpt, progress=_InterruptAfter(5))
-    state = dmrg.load_checkpoint(ckpt)
+    state = dmrg_checkpoint.load_checkpoint(ckpt)
     assert state["system_id"] == system.id and state["schedule"] == list(schedule)
     assert 0 < len(state["stages"]) < len(schedule)
     log = io.StringIO()
@@ -127,21 +130,21 @@ def test_checkpoint_resumes_a_killed_run(tmp_path):
     assert "resuming" in log.getvalue()
     assert resumed.stages[0].chi == 4 and [s.chi for s in resumed.stages] == list(schedule)
     assert resumed.energy == pytest.approx(_ed(system.id), rel=1e-10)
-    with pytest.raises(lthbench.errors.LthbenchError):
+    with pytest.raises(LthbenchError):
         dmrg.run_dmrg(system, (2, 8), checkpoint=ckpt, progress=None)
 
 
 def test_eta_model():
     """Seconds per sweep t = A chi^p through the last two stages (p in [1, 3]), times the sweeps expected."""
     stages = [
-        dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=4, wall_time_s=4 * t)
+        dmrg_fit.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=4, wall_time_s=4 * t)
         for c, t in ((32, 2.0), (64, 8.0))
     ]  # p = 2
-    eta = dmrg.eta_seconds((32, 64, 128, 256), stages, 128, 10.0)
+    eta = dmrg_fit.eta_seconds((32, 64, 128, 256), stages, 128, 10.0)
     assert eta == pytest.approx(6 * 32.0 - 10.0 + 6 * 128.0, rel=1e-12)
-    flat = [dmrg.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=1, wall_time_s=5.0) for c in (32, 64)]
-    assert dmrg.eta_seconds((32, 64, 128), flat, None, 0.0) == pytest.approx(6 * 10.0)  # p clipped to 1
-    assert np.isnan(dmrg.eta_seconds((32, 64), stages[:1], 64, 0.0))
+    flat = [dmrg_fit.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=1, wall_time_s=5.0) for c in (32, 64)]
+    assert dmrg_fit.eta_seconds((32, 64, 128), flat, None, 0.0) == pytest.approx(6 * 10.0)  # p clipped to 1
+    assert np.isnan(dmrg_fit.eta_seconds((32, 64), stages[:1], 64, 0.0))
 
 
 def test_regenerate_dmrg_row_merges_into_the_table(tmp_path, capsys):

@@ -11,8 +11,10 @@ import pytest
 
 import lthbench  # noqa: F401  (enables x64)
 from lthbench import exact
-from lthbench.cli import main
+from lthbench.cli import exact_cmd, main
 from lthbench.errors import TooLargeForExactError
+from lthbench.exact import compute as exact_compute
+from lthbench.exact import regenerate as exact_regenerate
 from lthbench.systems import system_from_id, tfim, toric
 
 
@@ -127,14 +129,14 @@ def test_table_holds_the_required_rows():
             assert json.loads(row.versions)["lthbench"]
 
 
-CHEAP_ROWS = [r for r in exact.computed_row_ids() if system_from_id(exact._split_row_id(r)[0]).n_spins <= 20]
+CHEAP_ROWS = [r for r in exact.computed_row_ids() if system_from_id(exact.split_row_id(r)[0]).n_spins <= 20]
 
 
 @pytest.mark.parametrize("row_id", CHEAP_ROWS)
 def test_shipped_row_matches_a_fresh_computation(row_id):
     shipped = exact.references_for(row_id)
     assert len(shipped) == 1
-    system_id, method = exact._split_row_id(row_id)
+    system_id, method = exact.split_row_id(row_id)
     fresh = exact.compute_reference(system_id, method)
     assert fresh.energy == pytest.approx(shipped[0].energy, rel=1e-9)
     assert fresh.degeneracy == shipped[0].degeneracy
@@ -235,9 +237,8 @@ def _forbid(monkeypatch, target, name):
 
 
 def test_huge_chain_fails_its_size_check_before_building_anything(monkeypatch, capsys):
-    import lthbench.systems
-
-    _forbid(monkeypatch, lthbench.systems, "system_from_id")
+    _forbid(monkeypatch, exact_cmd, "system_from_id")
+    _forbid(monkeypatch, exact_compute, "system_from_id")
     assert main(["exact", "tfim1d-100000-obc-k1"]) == 2
     err = capsys.readouterr().err.strip()
     assert "N=100000" in err and "too large" in err and "\n" not in err
@@ -255,7 +256,8 @@ def test_huge_chain_from_a_real_process_is_fast_and_small():
 @pytest.mark.parametrize("bad", ["no-such-dir/refs.nc", "refs.txt", "."])
 def test_regenerate_checks_out_before_recomputing(bad, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
-    _forbid(monkeypatch, exact, "compute_reference")
+    _forbid(monkeypatch, exact_cmd, "compute_reference")
+    _forbid(monkeypatch, exact_regenerate, "compute_reference")
     assert main(["exact", "--regenerate", "--out", bad]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("lthbench exact: error: --out") and "\n" not in err
@@ -264,7 +266,8 @@ def test_regenerate_checks_out_before_recomputing(bad, monkeypatch, capsys, tmp_
 def test_regenerate_refuses_to_overwrite_a_foreign_file(monkeypatch, capsys, tmp_path):
     foreign = tmp_path / "results.nc"
     foreign.write_bytes(b"not a netCDF file")
-    _forbid(monkeypatch, exact, "compute_reference")
+    _forbid(monkeypatch, exact_cmd, "compute_reference")
+    _forbid(monkeypatch, exact_regenerate, "compute_reference")
     assert main(["exact", "--regenerate", "--method", "ed", "tfim2d-2x2-obc-k1", "--out", str(foreign)]) == 2
     assert "not a reference table" in capsys.readouterr().err
     assert foreign.read_bytes() == b"not a netCDF file"
@@ -289,7 +292,7 @@ def test_lanczos_progress_lines():
     import io
 
     stream = io.StringIO()
-    counter = exact._ProductCounter("test", stream, every=0.0)
+    counter = exact.ProductCounter("test", stream, every=0.0)
     op = counter.wrap(exact.hamiltonian_operator(tfim((3, 3), 1.0), "even"))
     for _ in range(3):
         op.matvec(np.ones(op.shape[0]))

@@ -10,6 +10,21 @@ import json
 import math
 import sys
 
+from ..errors import LthbenchError
+from ..exact import (
+    DEFAULT_TABLE_PATH,
+    METHOD_ALIASES,
+    check_id_size,
+    check_table_out,
+    checkout_readme_path,
+    compute_reference,
+    references_for,
+    regenerate_reference_table,
+    row_id_for,
+)
+from ..exact.dmrg import check_dmrg_supported
+from ..systems import system_from_id
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("exact", help="reference ground energy of a system", description=__doc__)
@@ -54,8 +69,8 @@ def register(subparsers) -> None:
         "--out",
         default=None,
         metavar="PATH",
-        help="with --regenerate: write the table here (default reference_data/references.nc, "
-        "which also rewrites reference_data/README.md)",
+        help="with --regenerate: write the table here (default: the package's lthbench/exact/data/references.nc, "
+        "which in a source checkout also rewrites reference_data/README.md)",
     )
     p.add_argument("--no-progress", action="store_true", help="with --regenerate: no progress lines")
     p.set_defaults(func=run)
@@ -63,15 +78,10 @@ def register(subparsers) -> None:
 
 def lookup(system_id: str):
     """(Reference, origin) with origin 'table' or 'computed'; LthbenchError for bad or infeasible ids."""
-    from ..exact import DEFAULT_TABLE_PATH, check_id_size, compute_reference, references_for
-    from ..systems import system_from_id
-
     rows = references_for(system_id) if DEFAULT_TABLE_PATH.exists() else []
     if rows:
         return rows[0], "table"
     if "/" in system_id:
-        from ..errors import LthbenchError
-
         raise LthbenchError(f"no row {system_id!r} in the reference table (`lthbench systems` lists them)")
     check_id_size(system_id)  # from the id alone: a 100,000-site chain is refused before it is built
     system_from_id(system_id)  # validates the id (size, fields) before any work
@@ -82,8 +92,6 @@ def lookup(system_id: str):
 
 def parse_schedule(text: str) -> tuple[int, ...]:
     """'32,64,128' -> (32, 64, 128); LthbenchError unless strictly ascending positive integers."""
-    from ..errors import LthbenchError
-
     try:
         chis = tuple(int(c) for c in text.split(","))
     except ValueError:
@@ -94,10 +102,6 @@ def parse_schedule(text: str) -> tuple[int, ...]:
 
 
 def _regenerate(args) -> int:
-    from ..errors import LthbenchError
-    from ..exact import METHOD_ALIASES, check_id_size, check_table_out, regenerate_reference_table, row_id_for
-    from ..systems import system_from_id
-
     if args.out is not None:
         check_table_out(args.out)  # before any computation
     if (args.chi or args.checkpoint or args.max_sweeps is not None) and args.method != "dmrg":
@@ -114,8 +118,6 @@ def _regenerate(args) -> int:
             check_id_size(system_id, METHOD_ALIASES[method])  # from the id alone, before building it
             system = system_from_id(system_id)
             if method == "dmrg":
-                from ..dmrg import check_dmrg_supported
-
                 check_dmrg_supported(system)
         if method == "dmrg":
             if args.checkpoint and len(args.system_id) > 1:
@@ -133,13 +135,19 @@ def _regenerate(args) -> int:
         dmrg_options=options or None,
     )
     what = f"{len(row_ids)} row(s) merged" if row_ids else "ED and closed-form rows recomputed"
-    print(f"wrote {ds.sizes['row']} rows ({what}) to {args.out or 'reference_data/references.nc'}")
+    print(f"wrote {ds.sizes['row']} rows ({what}) to {args.out or DEFAULT_TABLE_PATH}")
+    if args.out is None:
+        readme = checkout_readme_path()
+        if readme is not None:
+            print(f"rewrote {readme}")
+        else:
+            print(
+                "not running from a source checkout: reference_data/README.md (the rows' documentation) not rewritten"
+            )
     return 0
 
 
 def run(args) -> int:
-    from ..errors import LthbenchError
-
     if args.regenerate:
         return _regenerate(args)
     if args.method or args.chi or args.checkpoint or args.max_sweeps is not None:
@@ -157,7 +165,7 @@ def run(args) -> int:
         print(json.dumps(out))
         return 0
     where = (
-        "from the shipped table (reference_data/references.nc)"
+        "from the shipped table (lthbench/exact/data/references.nc)"
         if origin == "table"
         else "computed now by exact diagonalisation (not in the table)"
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 
+from ..exact import references_for, table_references
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("systems", help="list the standard systems", description=__doc__)
@@ -17,8 +19,6 @@ def register(subparsers) -> None:
 
 def rows_to_show(all_rows: bool):
     """Best reference per system (table order), or every row with all_rows."""
-    from ..exact import references_for, table_references
-
     rows = table_references()
     if all_rows:
         return rows

@@ -1,19 +1,13 @@
-"""System ids: formatting numbers into ids, and parsing an id back into a system."""
+"""System ids: parsing an id back into a system (ids are made by `tfim_id` / `toric_id`)."""
 
 from __future__ import annotations
 
 import math
 import re
 
-import numpy as np
-
 from ..errors import LthbenchError
-
-
-def format_number(value: float) -> str:
-    """Shortest exact decimal for an id: 3.04438 -> '3.04438', 1.0 -> '1', 0.1 -> '0.1'."""
-    return np.format_float_positional(float(value), trim="-")
-
+from .tfim import tfim
+from .toric import toric
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|nan|inf|-inf"
 _TFIM_RE = re.compile(
@@ -29,9 +23,6 @@ ID_HELP = (
 
 def system_from_id(system_id: str):
     """Build the system named by `system_id`. Raises LthbenchError (one line) for a malformed id."""
-    from .tfim import tfim
-    from .toric import toric
-
     m = _TFIM_RE.match(system_id)
     if m:
         dims = tuple(int(n) for n in m["dims"].split("x"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ..errors import LthbenchError
-from .ids import format_number
 from .lattice import chain_bonds, square_bonds
+from .numbers import format_number
 from .operator import PauliStringHamiltonian
 
 KAPPA_C_2D = 3.04438  # critical field of the 2D square-lattice TFIM (paper's value)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 
 from ..errors import LthbenchError
-from .ids import format_number
 from .lattice import torus_plaquettes, torus_stars
+from .numbers import format_number
 from .operator import PauliStringHamiltonian
 
 
