@@ -1,4 +1,4 @@
-"""Calibrate `lthbench.tasks`' cost model: measured seconds per training step on this machine.
+"""Calibrate `lthbench.experiment.tasks`' cost model: measured seconds per training step on this machine.
 
     nice -n 10 .venv/bin/python benchmarks/cost_model.py --out cost_model.json [--steps 20] [--only TEXT]
 
@@ -41,9 +41,9 @@ def time_case(task_id: str, overrides: dict, n_steps: int) -> dict:
     import jax
 
     from lthbench.bench import random_mask
+    from lthbench.experiment import dense_weight_count, get_task, step_seconds
     from lthbench.nets import make_ansatz
     from lthbench.systems import system_from_id
-    from lthbench.tasks import dense_weight_count, get_task, step_seconds
     from lthbench.vmc import train
 
     task = dataclasses.replace(get_task(task_id), **overrides)
@@ -86,9 +86,8 @@ CHAINS = (  # (task id, dense steps, steps per round, rounds): whole short chain
 def time_chain(task_id: str, dense: int, per_round: int, rounds: int, workdir: str) -> dict:
     """Wall and CPU seconds of a whole `run_protocol` chain (controls every 6th round and the last) on
     the task with shortened budgets, next to `estimated_cost` of that spec."""
-    from lthbench.pruning import run_protocol
+    from lthbench.experiment import estimated_cost, get_task, run_protocol
     from lthbench.results import RunStore
-    from lthbench.tasks import estimated_cost, get_task
 
     task = dataclasses.replace(
         get_task(task_id),

@@ -96,7 +96,7 @@ class Comparison:
 def _load(paths, baseline):
     """Merged dataset of the inputs (same label in two files: suffixed by the file), and the labels of
     the first input (the default baseline)."""
-    from .baselines import shipped_baseline_path
+    from .experiment.baselines import shipped_baseline_path
 
     extra = []
     if baseline == SHIPPED:

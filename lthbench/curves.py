@@ -308,7 +308,7 @@ def task_parameters(task: str) -> dict:
 
     system_id = task
     try:
-        from .tasks import get_task
+        from .experiment import get_task
 
         spec = get_task(task)
         system_id = spec.system_id

@@ -2,7 +2,7 @@
 
     python -m lthbench.reproduction [--dir DIR] [--write docs/reproduction.md | --check docs/reproduction.md]
 
-DIR defaults to the shipped baselines (`lthbench.baselines.BASELINE_DIR`). For every `*.nc` in DIR
+DIR defaults to the shipped baselines (`lthbench.experiment.baselines.BASELINE_DIR`). For every `*.nc` in DIR
 (sorted by name) the claims (`lthbench.claims`) become a Markdown table; the tables replace the text
 between the GENERATED markers of the document (`--write`), or are compared with it (`--check`: exit 1
 and a unified diff on a difference). Output is deterministic (fixed bootstrap seeds, fixed number
@@ -54,7 +54,7 @@ def replace_section(document: str, generated: str) -> str:
 
 
 def main(argv=None) -> int:
-    from .baselines import BASELINE_DIR
+    from .experiment.baselines import BASELINE_DIR
 
     parser = argparse.ArgumentParser(
         prog="python -m lthbench.reproduction",

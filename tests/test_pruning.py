@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from lthbench.errors import LthbenchError
+from lthbench.experiment.keys import cell_key, purpose_key, stable_hash
 from lthbench.masks import alive_count, full_mask, is_subset, leaf_alive_counts, prunable_leaves
 from lthbench.pruning.controls import check_controls, make_controls, random_mask_like
-from lthbench.pruning.keys import cell_key, purpose_key, stable_hash
 from lthbench.pruning.methods import (
     METHODS,
     PruneContext,
@@ -260,9 +260,9 @@ def test_cell_keys_are_stable_and_distinct():
 
 def test_synflow_equals_magnitude_on_the_tiny_tasks_ffnn():
     """The documented coincidence on the real ansatz: FFNN (relu, no bias) -> identical masks."""
+    from lthbench.experiment import get_task
     from lthbench.nets import make_ansatz
     from lthbench.systems import system_from_id
-    from lthbench.tasks import get_task
 
     task = get_task("tiny-tfim-3x3")
     system = system_from_id(task.system_id)

@@ -15,9 +15,9 @@ import pytest
 
 from lthbench import regression
 from lthbench.errors import LthbenchError
+from lthbench.experiment import TaskSpec, list_tasks
 from lthbench.gate import cells, coverage, reference, verdict
 from lthbench.numerics import NUMERICS_VERSION
-from lthbench.tasks import TaskSpec, list_tasks
 from lthbench.vmc import TrainConfig
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from analysis_synth import curve_records, dataset
 
-from lthbench.baselines import BASELINE_DIR
+from lthbench.experiment.baselines import BASELINE_DIR
 from lthbench.reproduction import BEGIN, END, datasets_in, generate, main
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reproduction.md"

@@ -114,7 +114,7 @@ def _systems_of_tasks(ds, provenance: str) -> dict[str, str]:
             mapping[task] = spec["system_id"]
             continue
         try:
-            from ..tasks import get_task
+            from ..experiment import get_task
 
             mapping[task] = get_task(task).system_id
         except (ImportError, LthbenchError, KeyError):

@@ -2,7 +2,7 @@
 it, and the mutations that prove it.
 
 KNOBS maps each knob to (what it is, fnmatch patterns of the gate cells that depend on it). Knobs are
-the fields of `lthbench.tasks.TaskSpec` and `lthbench.vmc.TrainConfig` (tests/test_regression_gate.py
+the fields of `lthbench.experiment.TaskSpec` and `lthbench.vmc.TrainConfig` (tests/test_regression_gate.py
 asserts that every field is either here or in EXEMPT with a reason, so a field added later fails that
 test until it is covered), plus run settings ('run:...', arguments of run_protocol) and code
 paths ('code:...') that no field names.
@@ -23,7 +23,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from ..tasks import TaskSpec
+from ..experiment import TaskSpec
 from ..vmc import TrainConfig
 from .cells import GATE_TASKS, task_of
 
@@ -211,16 +211,16 @@ def reference_row_patch(rel: float = 1e-8):
 
 def control_patch(target: str, source: str):
     """Control `target` runs control `source`'s function."""
-    from ..pruning import protocols
+    from ..experiment import cells
 
-    original = protocols.make_controls
+    original = cells.make_controls
 
     def make_controls(ansatz, prunable):
         controls = dict(original(ansatz, prunable))
         controls[target] = controls[source]
         return controls
 
-    return replaced(protocols, "make_controls", make_controls)
+    return replaced(cells, "make_controls", make_controls)
 
 
 MUTATIONS = [
