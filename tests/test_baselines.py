@@ -200,3 +200,14 @@ def test_baseline_chain_fingerprints_are_pinned():
         )
         assert identity["reference"], task_id  # scored against a table row, never a fresh computation
         assert got == want, f"{task_id}: baseline fingerprint changed ({label})"
+
+
+def test_regenerate_holds_the_work_store_lock(tmp_path):
+    """`lthbench baselines --regenerate` writes its work store under the store's lock, as `lthbench run`
+    does: a second regenerate of the same work directory is refused before any training."""
+    out, work = tmp_path / "out", tmp_path / "work"
+    out.mkdir()
+    work.mkdir()
+    with RunStore(work / f"{TINY}.nc").lock():
+        with pytest.raises(LthbenchError, match="is being written"):
+            baselines.regenerate(TINY, [0], out_dir=out, work_dir=work)

@@ -277,3 +277,14 @@ def test_cost_model_matches_the_committed_measurements():
         )
         ratio = chain["cpu_seconds"] / estimated_cost(t)["seconds"]
         assert 1 / MODEL_FACTOR <= ratio <= MODEL_FACTOR, (chain["task"], ratio)
+
+
+@pytest.mark.parametrize("argv", [["--filter", "-cpu"], ["--filter=-cpu"]])
+def test_filter_takes_a_value_starting_with_a_dash(argv, capsys):
+    """`lthbench tasks --filter -cpu` (docs/tasks.md) and `--filter=-cpu` list only the CPU tasks."""
+    from lthbench.cli import main
+
+    assert main(["tasks", *argv]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:] if line.strip()]
+    ids = [r for r in rows if r.startswith(("tfim", "toric"))]
+    assert ids and all(r.endswith("-cpu") for r in ids)
