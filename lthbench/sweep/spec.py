@@ -20,6 +20,7 @@ from ..experiment.chain import Chain
 from ..experiment.schedule import check_rounds
 from ..experiment.spec import (
     DEFAULT_CONTROLS,
+    IMP_WR,
     chain_rewind,
     check_protocol,
     check_rewind,
@@ -54,7 +55,7 @@ class ChainSpec:
 
     task: str
     method: str = "magnitude"
-    protocol: str = "imp-wr"
+    protocol: str = IMP_WR
     rewind: str = "trained"
     controls: tuple = DEFAULT_CONTROLS
     seed: int = 0
@@ -239,9 +240,7 @@ def parse_spec(data: dict) -> SweepSpec:
         raise LthbenchError(f"sweep spec: quick must be true or false, got {quick!r}")
     tasks = _task_entries(data, quick)
     methods = [method_spec(m) for m in _as_list(data.get("methods", ["magnitude"]), "methods")]
-    protocols = [
-        check_protocol(_word(p, "protocols")) for p in _as_list(data.get("protocols", ["imp-wr"]), "protocols")
-    ]
+    protocols = [check_protocol(_word(p, "protocols")) for p in _as_list(data.get("protocols", [IMP_WR]), "protocols")]
     rewinds = [check_rewind(_word(r, "rewind")) for r in _as_list(data.get("rewind", ["trained"]), "rewind")]
     controls, seeds, batch, plugins, out = _controls(data), _seeds(data), _batch(data), _plugins(data), _out(data)
     if not tasks or not methods or not protocols or not rewinds:
