@@ -28,11 +28,11 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import lthbench  # noqa: E402,F401  (x64)
+from lthbench.experiment import get_task  # noqa: E402
 from lthbench.masks import full_mask, prunable_leaves, to_numpy  # noqa: E402
 from lthbench.nets import make_ansatz  # noqa: E402
 from lthbench.pruning.controls import random_mask_like  # noqa: E402
 from lthbench.systems import system_from_id  # noqa: E402
-from lthbench.tasks import get_task  # noqa: E402
 from lthbench.vmc import train  # noqa: E402
 from lthbench.vmc.batched import train_batched  # noqa: E402
 

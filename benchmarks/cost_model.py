@@ -1,4 +1,4 @@
-"""Calibrate `lthbench.tasks`' cost model: measured seconds per training step on this machine.
+"""Calibrate `lthbench.experiment.tasks`' cost model: measured seconds per training step on this machine.
 
     nice -n 10 .venv/bin/python benchmarks/cost_model.py --out cost_model.json [--steps 20] [--only TEXT]
 
@@ -24,11 +24,10 @@ import time
 import jax
 
 from lthbench.bench import random_mask
+from lthbench.experiment import dense_weight_count, estimated_cost, get_task, run_protocol, step_seconds
 from lthbench.nets import make_ansatz
-from lthbench.pruning import run_protocol
 from lthbench.results import RunStore
 from lthbench.systems import system_from_id
-from lthbench.tasks import dense_weight_count, estimated_cost, get_task, step_seconds
 from lthbench.vmc import train
 
 CASES = (  # (task id, spec fields replaced): the CPU family's kinds of net, small to large

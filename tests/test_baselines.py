@@ -8,11 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lthbench import baselines
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
+from lthbench.experiment import baselines, get_task, list_tasks
 from lthbench.results import CellKey, RunStore, dataset_to_records, load_dataset
-from lthbench.tasks import get_task, list_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = "tiny-toric-2"  # a toric-code task: its baseline keeps the IMP weights of every round too
@@ -187,7 +186,7 @@ def test_baseline_chain_fingerprints_are_pinned():
     baselines' version). Regenerate the pins only together with the baselines."""
     import json
 
-    from lthbench.pruning.protocols import chain_fingerprint
+    from lthbench.experiment import chain_fingerprint
 
     pinned = json.loads((ROOT / "tests" / "baseline_fingerprints.json").read_text())
     assert sorted(pinned) == sorted(baselines.family_task_ids("all-cpu"))
@@ -201,3 +200,14 @@ def test_baseline_chain_fingerprints_are_pinned():
         )
         assert identity["reference"], task_id  # scored against a table row, never a fresh computation
         assert got == want, f"{task_id}: baseline fingerprint changed ({label})"
+
+
+def test_regenerate_holds_the_work_store_lock(tmp_path):
+    """`lthbench baselines --regenerate` writes its work store under the store's lock, as `lthbench run`
+    does: a second regenerate of the same work directory is refused before any training."""
+    out, work = tmp_path / "out", tmp_path / "work"
+    out.mkdir()
+    work.mkdir()
+    with RunStore(work / f"{TINY}.nc").lock():
+        with pytest.raises(LthbenchError, match="is being written"):
+            baselines.regenerate(TINY, [0], out_dir=out, work_dir=work)

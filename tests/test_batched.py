@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from lthbench.errors import LthbenchError
+from lthbench.experiment import get_task
 from lthbench.masks import full_mask, prunable_leaves, to_numpy
 from lthbench.nets import make_ansatz
 from lthbench.pruning.controls import random_mask_like
 from lthbench.systems import system_from_id
-from lthbench.tasks import get_task
 from lthbench.vmc import train
 from lthbench.vmc.batched import stack_trees, train_batched, unstack_tree
 

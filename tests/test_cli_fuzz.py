@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
-from lthbench.pruning import protocols
+from lthbench.experiment import training
 
 FUZZ = settings(
     max_examples=30,
@@ -124,7 +124,7 @@ def stub_training(monkeypatch):
     def stop(*args, **kwargs):
         raise LthbenchError("fuzz stub: training would start here")
 
-    monkeypatch.setattr(protocols, "_train", stop)
+    monkeypatch.setattr(training, "train", stop)
 
 
 @FUZZ

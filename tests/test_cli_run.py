@@ -198,7 +198,8 @@ def test_custom_method_returning_a_bad_mask(name, tmp_path, existing):
 
 
 def test_seed_and_density_parsing():
-    from lthbench.cli.run_cmd import parse_controls, parse_seeds, rounds_for_density
+    from lthbench.cli.run_cmd import rounds_for_density
+    from lthbench.experiment import parse_controls, parse_seeds
 
     assert parse_seeds("0-2") == [0, 1, 2]
     assert parse_seeds("0,3") == [0, 3]

@@ -10,9 +10,9 @@ import jax
 import numpy as np
 
 from lthbench.analysis.compare import compare
-from lthbench.pruning import ScoreMethod, run_protocol
+from lthbench.experiment import get_task, run_protocol
+from lthbench.pruning import ScoreMethod
 from lthbench.results import RunStore
-from lthbench.tasks import get_task
 
 
 class LargestFirst(ScoreMethod):

@@ -186,9 +186,9 @@ def test_unpaired_false_positive_rate(tau):
 
 
 def test_baseline_shipped(tmp_path, monkeypatch):
-    """--baseline shipped reads lthbench.baselines' directory: a rerun of the baseline with new seeds is
+    """--baseline shipped reads lthbench.experiment.baselines' directory: a rerun of the baseline with new seeds is
     "not significant" at every density; a 10x worse method is "B worse"."""
-    import lthbench.baselines as baselines
+    import lthbench.experiment.baselines as baselines
 
     rng = np.random.default_rng(8)
     noise = rng.normal(0, 0.05, (6, 40))

@@ -327,10 +327,10 @@ def test_systems_shows_method_and_uncertainty(capsys):
 
 def test_records_say_which_row_scored_them():
     """The record fields a protocol cell gets from its reference, and their round trip through a results file."""
-    from lthbench.pruning.protocols import _reference
+    from lthbench.experiment.metrics import reference
     from lthbench.results import dataset_to_records, records_to_dataset
 
-    energy, source, uncertainty, method = _reference("tfim2d-6x6-obc-k3.04438")
+    energy, source, uncertainty, method = reference("tfim2d-6x6-obc-k3.04438")
     row = exact.references_for("tfim2d-6x6-obc-k3.04438")[0]
     assert (energy, uncertainty, method) == (row.energy, row.uncertainty, "dmrg-tenpy")
     assert source.startswith("tfim2d-6x6-obc-k3.04438/dmrg-tenpy: ")

@@ -22,12 +22,11 @@ import pytest
 
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
-from lthbench.pruning import protocols, run_protocol
+from lthbench.experiment import chain, get_task, run_protocol, training
 from lthbench.pruning.methods import Magnitude, SynFlow
 from lthbench.pruning.registry import method_name
 from lthbench.pruning.select import ScoreMethod
 from lthbench.results import CellKey, RunStore, load_dataset
-from lthbench.tasks import get_task
 
 TINY = "tiny-tfim-3x3"
 MAG = "magnitude/imp-wr/rewind=trained"
@@ -166,11 +165,11 @@ def test_fingerprint_does_not_depend_on_process_cwd_or_order(tmp_path):
     directory, another hash seed and another order."""
     pairs = [(t, m) for t in (TINY, "tiny-toric-2", "toric-3-ffnn-a8-quick") for m in ("magnitude", "snip", "synflow")]
     code = (
-        "import json,sys; from lthbench.tasks import get_task; from lthbench.pruning.protocols import chain_fingerprint;"
+        "import json,sys; from lthbench.experiment import get_task; from lthbench.experiment import chain_fingerprint;"
         "pairs=json.loads(sys.argv[1]);"
         "print(json.dumps({t+' '+m: chain_fingerprint(get_task(t), m, 'imp-wr', 'trained')[3] for t, m in pairs}))"
     )
-    here = {f"{t} {m}": protocols.chain_fingerprint(get_task(t), m, "imp-wr", "trained")[3] for t, m in pairs}
+    here = {f"{t} {m}": chain.chain_fingerprint(get_task(t), m, "imp-wr", "trained")[3] for t, m in pairs}
     env = {**os.environ, "PYTHONHASHSEED": "12345", "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run(
         [sys.executable, "-c", code, json.dumps(pairs[::-1])],
@@ -194,7 +193,7 @@ def no_training(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(protocols, "_train", refuse)
+    monkeypatch.setattr(training, "train", refuse)
 
 
 def test_huge_rounds_are_refused_before_anything_is_built(tmp_path, capsys, no_training):
@@ -350,13 +349,13 @@ def test_a_method_mutating_its_params_cannot_corrupt_the_rewind_target(tmp_path,
     """Replacing leaves in the params dict it was given changes only the method's copy: round 1 still
     starts from the dense-trained weights under the new mask."""
     starts = []
-    real = protocols._train
+    real = training.train
 
     def spy(task, system, ansatz, params, mask, n_steps, key):
         starts.append((params, mask))
         return real(task, system, ansatz, params, mask, n_steps, key)
 
-    monkeypatch.setattr(protocols, "_train", spy)
+    monkeypatch.setattr(training, "train", spy)
 
     def clobber(params, mask, n_remove, key, context):
         from lthbench.pruning import METHODS
@@ -504,8 +503,8 @@ def test_read_only_output_directory(tmp_path, capsys):
 def test_a_task_field_added_at_its_default_keeps_fingerprints():
     """A knob another layer adds to TaskSpec (say an SR solver) leaves fingerprints alone at its default
     and changes them when set, so landing it does not invalidate long resumable runs."""
-    from lthbench.pruning.identity import task_identity
-    from lthbench.tasks import TaskSpec
+    from lthbench.experiment import TaskSpec
+    from lthbench.experiment.identity import task_identity
 
     Extended = dataclasses.make_dataclass(
         "Extended", [("sr_solver", str, dataclasses.field(default="cholesky"))], bases=(TaskSpec,), frozen=True

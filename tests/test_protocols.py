@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 
 from lthbench.errors import LthbenchError
+from lthbench.experiment import get_task, method_label, metrics, run_protocol, training
 from lthbench.masks import apply_mask
-from lthbench.pruning import protocols, run_protocol
-from lthbench.pruning.protocols import method_label
 from lthbench.results import CellKey, RunStore
-from lthbench.tasks import get_task
 
 TINY = "tiny-tfim-3x3"
 VOLATILE = ("wall_time", "samples_per_s")
@@ -57,14 +55,14 @@ def records_by_key(store):
 def spy(monkeypatch):
     """Record the (params, mask, n_steps) of every training call the protocol makes."""
     calls = []
-    real = protocols._train
+    real = training.train
 
     def train(task, system, ansatz, params, mask, n_steps, key):
         result = real(task, system, ansatz, params, mask, n_steps, key)
         calls.append({"params": params, "mask": mask, "n_steps": n_steps, "out": result.params})
         return result
 
-    monkeypatch.setattr(protocols, "_train", train)
+    monkeypatch.setattr(training, "train", train)
     return calls
 
 
@@ -208,8 +206,8 @@ def test_step_k_params_are_a_prefix_of_the_dense_run():
     ansatz = make_ansatz(task.net, system, **task.hyper)
     params = ansatz.init(jax.random.key(0))
     mask = full_mask(params)
-    short = protocols._train(task, system, ansatz, params, mask, 7, jax.random.key(1))
-    full = protocols._train(task, system, ansatz, params, mask, 30, jax.random.key(1))
+    short = training.train(task, system, ansatz, params, mask, 7, jax.random.key(1))
+    full = training.train(task, system, ansatz, params, mask, 30, jax.random.key(1))
     np.testing.assert_array_equal(short.energy_history, full.energy_history[:7])
 
 
@@ -261,7 +259,7 @@ def test_energy_gradient_matches_finite_differences():
     ansatz = make_ansatz(task.net, system, **task.hyper)
     params = jax.tree_util.tree_map(lambda x: np.asarray(x) * 30.0, ansatz.init(jax.random.key(1)))
     mask = jax.tree_util.tree_map(np.asarray, full_mask(params))
-    grad = protocols._energy_grad(task, system, ansatz, params, mask, jax.random.key(0))
+    grad = training.energy_grad(task, system, ansatz, params, mask, jax.random.key(0))
     cfg = task.train_config(0)
     ((mod, leaf),) = [(m, k) for m in params for k in params[m]]
     for idx in [(0, 0), (3, 2)]:
@@ -349,7 +347,7 @@ def test_fidelity_exact_is_the_weight_of_the_masked_state_in_the_ground_space(tm
     task = get_task("tiny-toric-2")
     system = system_from_id(task.system_id)
     plus = np.full((2**system.n_spins, 1), 2.0 ** (-system.n_spins / 2))  # stands in for the ED ground space
-    monkeypatch.setattr(protocols, "_ground_space", lambda system_id: (np.zeros(1), plus))
+    monkeypatch.setattr(metrics, "ground_space_of", lambda system_id: (np.zeros(1), plus))
     store = RunStore(tmp_path / "f.nc")
     keys = run_protocol(task, store=store, controls=(), n_rounds=1, progress=False)
     ansatz = make_ansatz(task.net, system, **task.hyper)

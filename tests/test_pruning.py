@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from lthbench.errors import LthbenchError
+from lthbench.experiment.keys import cell_key, purpose_key, stable_hash
 from lthbench.masks import alive_count, full_mask, is_subset, leaf_alive_counts, prunable_leaves
 from lthbench.pruning.api import PruneContext
 from lthbench.pruning.check import check_new_mask, count_removed, prune
 from lthbench.pruning.controls import check_controls, make_controls, random_mask_like
 from lthbench.pruning.hparams import parse_method_spec
-from lthbench.pruning.keys import cell_key, purpose_key, stable_hash
 from lthbench.pruning.methods import SynFlow
 from lthbench.pruning.registry import METHODS, method_name, resolve_method
 from lthbench.pruning.select import removal_counts, remove_lowest
@@ -254,9 +254,9 @@ def test_cell_keys_are_stable_and_distinct():
 
 def test_synflow_equals_magnitude_on_the_tiny_tasks_ffnn():
     """The documented coincidence on the real ansatz: FFNN (relu, no bias) -> identical masks."""
+    from lthbench.experiment import get_task
     from lthbench.nets import make_ansatz
     from lthbench.systems import system_from_id
-    from lthbench.tasks import get_task
 
     task = get_task("tiny-tfim-3x3")
     system = system_from_id(task.system_id)

@@ -16,8 +16,8 @@ import pytest
 from lthbench import regression
 from lthbench.bench.gate import cells, coverage, mutations, reference, verdict
 from lthbench.errors import LthbenchError
+from lthbench.experiment import TaskSpec, list_tasks
 from lthbench.numerics import NUMERICS_VERSION
-from lthbench.tasks import TaskSpec, list_tasks
 from lthbench.vmc import TrainConfig
 
 

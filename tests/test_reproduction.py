@@ -9,7 +9,7 @@ import pytest
 from analysis_synth import curve_records, dataset
 
 from lthbench.analysis.reproduction import BEGIN, END, datasets_in, generate, main
-from lthbench.baselines import BASELINE_DIR
+from lthbench.experiment.baselines import BASELINE_DIR
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "reproduction.md"
 

@@ -21,7 +21,7 @@ import lthbench
 from lthbench.masks import to_numpy
 from lthbench.nets import make_ansatz
 from lthbench.systems import system_from_id
-from lthbench.tasks import get_task
+from lthbench.experiment import get_task
 from lthbench.vmc import sharding, train
 from lthbench.vmc.sharding import train_sharded
 

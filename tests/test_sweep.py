@@ -19,7 +19,7 @@ import pytest
 from lthbench import sweep
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
-from lthbench.pruning import run_protocol
+from lthbench.experiment import run_protocol
 from lthbench.results import CellKey, RunStore
 
 TINY = "tiny-tfim-3x3"
@@ -245,8 +245,7 @@ def test_killed_sweep_rerun_computes_only_the_missing_cells(tmp_path, reference)
 
 
 def test_spec_methods_with_kwargs_and_budget_overrides():
-    from lthbench.pruning.protocols import chain_fingerprint
-    from lthbench.tasks import get_task
+    from lthbench.experiment import chain_fingerprint, get_task
 
     spec = sweep.parse_spec(
         {
@@ -277,7 +276,7 @@ def test_spec_methods_with_kwargs_and_budget_overrides():
 def test_progress_counts_controls_and_evaluation():
     """The bars' unit is a training or evaluation step: a chain's planned cells sum to the cost
     model's steps (dense + rounds + controls at the dense budget + evaluations)."""
-    from lthbench.tasks import get_task, total_steps
+    from lthbench.experiment import get_task, total_steps
 
     spec = sweep.parse_spec({"tasks": [TINY], "rounds": 3})
     cells = sweep.plan(spec.chains)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from lthbench.errors import LthbenchError
-from lthbench.systems import system_from_id
-from lthbench.tasks import (
+from lthbench.experiment import (
     TaskSpec,
     estimated_cost,
     get_task,
@@ -21,6 +20,7 @@ from lthbench.tasks import (
     spec_hash,
     total_steps,
 )
+from lthbench.systems import system_from_id
 
 HASHES = Path(__file__).with_name("task_spec_hashes.json")
 
@@ -147,7 +147,7 @@ def test_descriptions_state_the_stop_round():
 def test_chain_ends_at_the_first_round_that_would_remove_nothing(tmp_path):
     """run_protocol itself stops there: tiny 3 x 3 (81 weights, p 0.3) ends at round 11 with n = 1."""
     pytest.importorskip("lthbench.vmc")
-    from lthbench.pruning import run_protocol
+    from lthbench.experiment import run_protocol
     from lthbench.results import RunStore
 
     t = dataclasses.replace(
@@ -187,7 +187,7 @@ def test_to_dict_is_json_able():
 
 def test_dense_weights_and_cost_from_shapes():
     pytest.importorskip("lthbench.nets")
-    from lthbench.tasks import dense_weight_count
+    from lthbench.experiment import dense_weight_count
 
     assert dense_weight_count(get_task("toric-3-ffnn-a8")) == 18 * 144
     assert dense_weight_count(get_task("tfim2d-10x10-k3.04438-ffnn-a2.5")) == 100 * 250
@@ -256,7 +256,7 @@ MODEL_FACTOR = 2.0  # docs/tasks.md: the model's stated accuracy against measure
 def test_cost_model_matches_the_committed_measurements():
     """Each measured CPU time per step (benchmarks/cost_model.py on this machine) within MODEL_FACTOR of the model."""
     pytest.importorskip("lthbench.nets")
-    from lthbench.tasks import dense_weight_count, step_seconds
+    from lthbench.experiment import dense_weight_count, step_seconds
 
     report = json.loads(CALIBRATION.read_text())
     assert len(report["cases"]) >= 8
@@ -277,3 +277,14 @@ def test_cost_model_matches_the_committed_measurements():
         )
         ratio = chain["cpu_seconds"] / estimated_cost(t)["seconds"]
         assert 1 / MODEL_FACTOR <= ratio <= MODEL_FACTOR, (chain["task"], ratio)
+
+
+@pytest.mark.parametrize("argv", [["--filter", "-cpu"], ["--filter=-cpu"]])
+def test_filter_takes_a_value_starting_with_a_dash(argv, capsys):
+    """`lthbench tasks --filter -cpu` (docs/tasks.md) and `--filter=-cpu` list only the CPU tasks."""
+    from lthbench.cli import main
+
+    assert main(["tasks", *argv]) == 0
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:] if line.strip()]
+    ids = [r for r in rows if r.startswith(("tfim", "toric"))]
+    assert ids and all(r.endswith("-cpu") for r in ids)

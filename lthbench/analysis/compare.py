@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats as sps
 
-from ..baselines import shipped_baseline_path
 from ..errors import LthbenchError
+from ..experiment.baselines import shipped_baseline_path
 from .area import loglog_area
 from .curves import SIGNED_ERRORS, CurveData, check_metric, curve_data, methods_with
 from .datasets import load_many, load_results

@@ -2,7 +2,7 @@
 
     python -m lthbench.analysis.reproduction [--dir DIR] [--write docs/reproduction.md | --check docs/reproduction.md]
 
-DIR defaults to the shipped baselines (`lthbench.baselines.BASELINE_DIR`). For every `*.nc` in DIR
+DIR defaults to the shipped baselines (`lthbench.experiment.baselines.BASELINE_DIR`). For every `*.nc` in DIR
 (sorted by name) the claims (`lthbench.analysis.claims`) become a Markdown table; the tables replace the text
 between the GENERATED markers of the document (`--write`), or are compared with it (`--check`: exit 1
 and a unified diff on a difference). Output is deterministic (fixed bootstrap seeds, fixed number
@@ -16,8 +16,8 @@ import difflib
 import sys
 from pathlib import Path
 
-from ..baselines import BASELINE_DIR
 from ..errors import LthbenchError
+from ..experiment.baselines import BASELINE_DIR
 from .claims import claims_markdown, compute_claims
 
 BEGIN = "<!-- BEGIN GENERATED: python -m lthbench.analysis.reproduction --write docs/reproduction.md -->"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import LthbenchError
-from ..tasks import get_task
+from ..experiment import get_task
 
 
 def task_parameters(task: str) -> dict:

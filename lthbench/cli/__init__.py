@@ -15,6 +15,7 @@ import sys
 import traceback
 
 from ..errors import LthbenchError, one_line
+from .tasks_cmd import glue_option_values
 
 # Subcommand modules, in the order `lthbench --help` lists them. A module not yet present is skipped.
 SUBCOMMANDS = (
@@ -60,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    argv = [a for a in argv if a != "--debug"]
+    argv = glue_option_values([a for a in argv if a != "--debug"])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

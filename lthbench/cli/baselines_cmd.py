@@ -4,7 +4,7 @@
 Regenerating runs the task's chains into a work directory of finished cells (default
 `baselines-work/`), so an interrupted run resumes where it stopped when rerun with the same work
 directory, also in a later session; the baseline file is written (atomically) when a task's seeds are
-all done. `all-cpu` goes through every CPU-scale task (`lthbench tasks --filter -cpu`) in turn.
+all done; the work store is locked while it runs (as `lthbench run` locks its output). `all-cpu` goes through every CPU-scale task (`lthbench tasks --filter -cpu`) in turn.
 """
 
 from __future__ import annotations
@@ -12,6 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import LthbenchError
+from ..experiment import get_task, parse_seeds
+from ..experiment.baselines import (
+    BASELINE_DIR,
+    BASELINES_VERSION,
+    CPU_FAMILY,
+    family_task_ids,
+    list_baselines,
+    regenerate,
+)
 
 
 def register(subparsers) -> None:
@@ -40,10 +49,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..baselines import BASELINE_DIR, BASELINES_VERSION, CPU_FAMILY, family_task_ids, list_baselines, regenerate
-    from ..tasks import get_task
-    from .run_cmd import parse_seeds
-
     out_dir = Path(args.out_dir) if args.out_dir else BASELINE_DIR
     if args.regenerate is None:
         rows = list_baselines(out_dir)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import LthbenchError
+from ..experiment import get_task
 from ..results import load_dataset
 from ..systems import format_number, system_from_id
-from ..tasks import get_task
 
 
 def register(subparsers) -> None:

@@ -11,12 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from pathlib import Path
 
+from .. import provenance
 from ..errors import LthbenchError
-
-CONTROL_NAMES = ("ticket", "reinit", "random-mask")
+from ..experiment import (
+    PROTOCOLS,
+    chain_fingerprint,
+    chain_rewind,
+    check_rounds,
+    get_task,
+    parse_controls,
+    parse_seeds,
+    quick_variant,
+    rounds_for_final_density,
+    run_protocol,
+)
+from ..experiment.identity import check_resume
+from ..experiment.spec import check_rewind, check_rewind_step
+from ..pruning.controls import CONTROL_NAMES
+from ..results import RunStore, check_results_output
+from ..sweep import apply_budget
 
 
 def register(subparsers) -> None:
@@ -28,7 +43,7 @@ def register(subparsers) -> None:
         help="pruning method: magnitude, random, snip, synflow, ... or package.module:Name, with "
         "optional hyperparameters: 'synflow[iterations=20]', 'pkg.mod:Name[k=v,...]'",
     )
-    p.add_argument("--protocol", default="imp-wr", help="imp-wr (default), imp-ct or irp-wr")
+    p.add_argument("--protocol", default=PROTOCOLS[0], help=f"{', '.join(PROTOCOLS)} (default {PROTOCOLS[0]})")
     p.add_argument(
         "--rewind",
         default="trained",
@@ -37,8 +52,8 @@ def register(subparsers) -> None:
     )
     p.add_argument(
         "--controls",
-        default="ticket,reinit,random-mask",
-        help="comma-separated subset of ticket,reinit,random-mask, or none",
+        default=",".join(CONTROL_NAMES),
+        help=f"comma-separated subset of {','.join(CONTROL_NAMES)}, or none",
     )
     p.add_argument("--seeds", default="0", help="seeds: '0-2', '0,3' or '5' (default 0)")
     group = p.add_mutually_exclusive_group()
@@ -60,37 +75,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'0-2' -> [0, 1, 2]; '0,3' -> [0, 3]; '5' -> [5]; combinations like '0-2,7' work too."""
-    seeds: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not m:
-            raise LthbenchError(f"bad --seeds {text!r}: use a range '0-2', a list '0,3' or one seed '5'")
-        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-        if hi < lo:
-            raise LthbenchError(f"bad --seeds {text!r}: range {part} is empty")
-        seeds.extend(s for s in range(lo, hi + 1) if s not in seeds)
-    return seeds
-
-
-def parse_controls(text: str) -> tuple[str, ...]:
-    if text.strip().lower() in ("none", ""):
-        return ()
-    controls = tuple(c.strip() for c in text.split(",") if c.strip())
-    bad = [c for c in controls if c not in CONTROL_NAMES]
-    if bad:
-        raise LthbenchError(f"unknown control(s) {', '.join(bad)}: choose from {', '.join(CONTROL_NAMES)} or none")
-    return tuple(dict.fromkeys(controls))
-
-
-def parse_rewind(text: str) -> str:
-    if text in ("trained", "init") or re.fullmatch(r"step:\d+", text):
-        return text
-    raise LthbenchError(f"bad --rewind {text!r}: use trained, init or step:K (K a step number)")
-
-
 def rounds_for_density(final_density: float, prune_fraction: float) -> int:
     """Rounds of removing a fraction p of the alive weights until the density is <= final_density."""
     if not (0.0 < final_density <= 1.0) or math.isnan(final_density):
@@ -101,8 +85,6 @@ def rounds_for_density(final_density: float, prune_fraction: float) -> int:
 
 
 def resolve_task(task_id: str, quick: bool):
-    from ..tasks import get_task, quick_variant
-
     return quick_variant(task_id) if quick else get_task(task_id)
 
 
@@ -116,15 +98,9 @@ def budget_overrides(args) -> dict:
 
 
 def run(args) -> int:
-    from .. import provenance
-    from ..pruning.identity import check_resume
-    from ..pruning.protocols import chain_fingerprint, check_rounds, rounds_for_final_density
-    from ..results import RunStore, check_results_output
-    from ..sweep import apply_budget
-
     # Validate everything before touching any file or computing anything.
     task = apply_budget(resolve_task(args.task, args.quick), budget_overrides(args))
-    rewind = parse_rewind(args.rewind)
+    rewind = check_rewind(args.rewind)
     controls = parse_controls(args.controls)
     seeds = parse_seeds(args.seeds)
     if args.rounds is not None and args.rounds < 1:
@@ -136,14 +112,10 @@ def run(args) -> int:
     else:
         n_rounds = args.rounds if args.rounds is not None else task.n_rounds
     check_rounds(task, n_rounds)
-    task = dataclasses.replace(task, n_rounds=n_rounds)  # the identity ignores n_rounds (see pruning.identity)
+    task = dataclasses.replace(task, n_rounds=n_rounds)  # the identity ignores n_rounds (see experiment.identity)
     check_results_output(args.out)
-    from ..pruning import run_protocol
-
-    if args.protocol == "imp-ct":
-        rewind = "trained"
-    if rewind.startswith("step:") and int(rewind[5:]) > task.dense_steps:
-        raise LthbenchError(f"--rewind {rewind} lies outside the dense training (0..{task.dense_steps} steps)")
+    rewind = chain_rewind(args.protocol, rewind)
+    check_rewind_step(task, args.protocol, rewind)
     _, label, identity, fingerprint = chain_fingerprint(task, args.method, args.protocol, rewind)
 
     store = RunStore(args.out)

@@ -10,9 +10,12 @@ modules are shipped to the Dask workers (`--plugin` adds files or package direct
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from ..errors import LthbenchError
+from ..results import RunStore, check_results_output
+from ..sweep import add_plugins_to_path, load_spec, pending, plan, run_sweep, validate_chains
 
 
 def register(subparsers) -> None:
@@ -57,8 +60,6 @@ def resolve_scheduler(name: str, scheduler_file: str | None) -> str:
             )
         return "file"
     if name == "auto":
-        import importlib.util
-
         return "local" if importlib.util.find_spec("distributed") else "inprocess"
     if name in ("inprocess", "local") or "://" in name:
         return name
@@ -66,9 +67,6 @@ def resolve_scheduler(name: str, scheduler_file: str | None) -> str:
 
 
 def run(args) -> int:
-    from ..results import RunStore, check_results_output
-    from ..sweep import add_plugins_to_path, load_spec, pending, plan, run_sweep, validate_chains
-
     add_plugins_to_path(args.plugin)
     spec = load_spec(args.spec)
     out = args.out or spec.out

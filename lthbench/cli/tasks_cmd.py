@@ -1,12 +1,36 @@
-"""`lthbench tasks`: the standard tasks with N, dense weights, training steps and estimated cost."""
+"""`lthbench tasks`: the standard tasks with N, dense weights, training steps and estimated cost.
+
+`--filter TEXT` keeps the ids containing TEXT; a TEXT starting with '-' works both as
+`--filter -cpu` and as `--filter=-cpu`.
+"""
 
 from __future__ import annotations
+
+import json
+
+from ..experiment import estimated_cost, format_seconds, list_tasks, n_spins, spec_hash, system_kind
+
+TEXT_OPTIONS = ("--filter",)  # options whose value may start with '-'
+
+
+def glue_option_values(argv: list[str]) -> list[str]:
+    """['tasks', '--filter', '-cpu'] -> ['tasks', '--filter=-cpu']: argparse reads a value starting
+    with '-' as an option, so a TEXT_OPTIONS option followed by '-word' (not '--word') is glued to it."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] in TEXT_OPTIONS and arg.startswith("-") and not arg.startswith("--"):
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("tasks", help="list the standard tasks", description=__doc__)
     p.add_argument("--all", action="store_true", help="also list the tiny test-only tasks")
-    p.add_argument("--filter", default="", metavar="TEXT", help="only ids containing TEXT")
+    p.add_argument(
+        "--filter", default="", metavar="TEXT", help="only ids containing TEXT (e.g. --filter -cpu or --filter=-cpu)"
+    )
     p.add_argument(
         "--spec-hashes",
         action="store_true",
@@ -16,8 +40,6 @@ def register(subparsers) -> None:
 
 
 def table_rows(tasks) -> list[list[str]]:
-    from ..tasks import estimated_cost, format_seconds, n_spins, system_kind
-
     rows = []
     for t in tasks:
         try:
@@ -34,10 +56,6 @@ def table_rows(tasks) -> list[list[str]]:
 
 
 def run(args) -> int:
-    import json
-
-    from ..tasks import list_tasks, spec_hash
-
     tasks = [t for t in list_tasks(include_test=args.all or args.spec_hashes) if args.filter in t.id]
     if args.spec_hashes:
         print(json.dumps({t.id: spec_hash(t) for t in tasks}, indent=1, sort_keys=True))

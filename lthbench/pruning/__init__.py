@@ -1,38 +1,32 @@
-"""Pruning: methods (what to remove), controls (what to compare against) and protocols (the IMP loop).
+"""Pruning: methods (what to remove) and controls (what to compare against). No physics here;
+`lthbench.experiment.run_protocol` glues them to the trainer and the results store.
 
 api (the method protocol and its types), select (scores -> mask), check (a method's signature and
 output), hparams (hyperparameters and the 'name[k=v]' label grammar), registry (names, import paths),
 methods/ (the built-ins, one per module), controls (ticket, reinit, random-mask).
-
-No physics in methods and controls; `run_protocol` glues them to the trainer and the results store.
 """
 
 from .api import SCOPES, NRemove, PruneContext, PruningMethod, PyTree, named_leaves, prunable_names, requirements
 from .check import check_new_mask, check_scores, check_signature, count_removed, prune, read_only
 from .controls import CONTROL_NAMES, make_controls, random_mask_like
 from .hparams import format_value, hyperparameters, method_kwargs, method_target, parse_method_spec, qualified_name
-from .keys import cell_key, purpose_key
 from .methods import SNIP, Magnitude, RandomPruning, SynFlow
-from .protocols import DEFAULT_CONTROLS, PROTOCOLS, method_label, parse_rewind, run_protocol
 from .registry import METHODS, method_name, register_method, resolve_method
 from .select import ScoreMethod, removal_counts, remove_lowest
 
 __all__ = [
     "CONTROL_NAMES",
-    "DEFAULT_CONTROLS",
     "METHODS",
+    "SCOPES",
+    "SNIP",
     "Magnitude",
     "NRemove",
-    "PROTOCOLS",
     "PruneContext",
     "PruningMethod",
     "PyTree",
     "RandomPruning",
-    "SCOPES",
-    "SNIP",
     "ScoreMethod",
     "SynFlow",
-    "cell_key",
     "check_new_mask",
     "check_scores",
     "check_signature",
@@ -41,15 +35,12 @@ __all__ = [
     "hyperparameters",
     "make_controls",
     "method_kwargs",
-    "method_label",
     "method_name",
     "method_target",
     "named_leaves",
     "parse_method_spec",
-    "parse_rewind",
     "prunable_names",
     "prune",
-    "purpose_key",
     "qualified_name",
     "random_mask_like",
     "read_only",
@@ -58,5 +49,4 @@ __all__ = [
     "remove_lowest",
     "requirements",
     "resolve_method",
-    "run_protocol",
 ]

@@ -7,7 +7,7 @@ written last, so a cell whose record exists is complete, and a rerun skips it (r
 merges every cell into an `xr.Dataset` and writes `out_path` (netCDF, h5netcdf engine), again
 atomically. The file format is documented in docs/results-format.md.
 
-Every record carries the `fingerprint` of its chain (see `lthbench.pruning.identity`); the dataset
+Every record carries the `fingerprint` of its chain (see `lthbench.experiment.identity`); the dataset
 keeps it per (task, method) and says which layout it has in `schema_version`. `RunStore.lock()` is
 the advisory lock (fcntl.flock) a run holds on its output while it writes.
 

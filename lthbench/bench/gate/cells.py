@@ -1,7 +1,7 @@
 """The gate's tasks and the numbers it tracks.
 
 A gate task is a TaskSpec of its own (id 'gate-<name>', never registered as a standard task) run
-through the public protocol (`lthbench.pruning.run_protocol`) with a fixed method, protocol, rewind
+through the public protocol (`lthbench.experiment.run_protocol`) with a fixed method, protocol, rewind
 target, controls and seeds. Every results record of the run gives tracked values, one per quantity
 of QUANTITIES, named
 
@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 from ...errors import LthbenchError
-from ...pruning import run_protocol
+from ...experiment import TaskSpec, run_protocol
 from ...results import RunStore
-from ...tasks import TaskSpec
 
 # Record variables the gate tracks. NaN-valued ones (e.g. energy_sigma in exact mode) are left out.
 QUANTITIES = (

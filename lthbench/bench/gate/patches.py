@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 
 from ... import exact, nets
-from ...pruning import protocols
-from ...tasks import TaskSpec
+from ...experiment import TaskSpec
+from ...experiment import cells as experiment_cells
 
 
 @contextlib.contextmanager
@@ -74,11 +74,11 @@ def reference_row_patch(rel: float = 1e-8):
 
 def control_patch(target: str, source: str):
     """Control `target` runs control `source`'s function."""
-    original = protocols.make_controls
+    original = experiment_cells.make_controls
 
     def make_controls(ansatz, prunable):
         controls = dict(original(ansatz, prunable))
         controls[target] = controls[source]
         return controls
 
-    return replaced(protocols, "make_controls", make_controls)
+    return replaced(experiment_cells, "make_controls", make_controls)

@@ -18,7 +18,7 @@ and the per-cell records do not hold:
 Leaf i's name (`lthbench.results.flatten_tree` form, e.g. 'ffnn/~/linear/w') is the variable's `leaf`
 attribute. The controls' weights are not kept (their records are).
 
-`regenerate` reruns a task's baseline through `lthbench.pruning.run_protocol` into a work directory
+`regenerate` reruns a task's baseline through `lthbench.experiment.run_protocol` into a work directory
 of cells (resumable: rerunning skips finished cells, also across sessions when the work directory is
 kept), then packs it into the baseline directory.
 """
@@ -27,17 +27,33 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
-from .errors import LthbenchError
+from .. import provenance
+from ..atomic import atomic_replace
+from ..errors import LthbenchError
+from ..results import (
+    CellKey,
+    RunStore,
+    dataset_to_records,
+    flatten_tree,
+    load_dataset,
+    records_to_dataset,
+    save_dataset,
+    unflatten_tree,
+)
+from .cpu_family import CPU_SUFFIX
+from .run import run_protocol
+from .spec import DEFAULT_CONTROLS, IMP_WR, method_label
+from .tasks import get_task, list_tasks
 
-BASELINE_DIR = Path(__file__).resolve().parent / "data" / "baselines"
+BASELINE_DIR = Path(__file__).resolve().parents[1] / "data" / "baselines"
 BASELINES_VERSION = "0.1.0"
 BASELINE_METHOD = "magnitude"
-BASELINE_PROTOCOL = "imp-wr"
+BASELINE_PROTOCOL = IMP_WR
 BASELINE_REWIND = "trained"
 ARTIFACTS_GROUP = "artifacts"
 CPU_FAMILY = "all-cpu"
@@ -53,15 +69,11 @@ def shipped_baseline_path(task_id: str) -> Path:
 
 def baseline_label() -> str:
     """The method label of every baseline cell ('magnitude/imp-wr/rewind=trained')."""
-    from .pruning import method_label
-
     return method_label(BASELINE_METHOD, BASELINE_PROTOCOL, BASELINE_REWIND)
 
 
 def baseline_controls(task) -> tuple[str, ...]:
     """The controls a task's baseline runs: the three, or none where the task has no control rounds."""
-    from .pruning import DEFAULT_CONTROLS
-
     return tuple(DEFAULT_CONTROLS) if task.control_rounds() else ()
 
 
@@ -72,8 +84,6 @@ def keeps_round_weights(task) -> bool:
 
 def family_task_ids(name: str) -> list[str]:
     """Task ids of a family name: 'all-cpu' -> every '-cpu' task, in registry order."""
-    from .tasks import CPU_SUFFIX, list_tasks
-
     if name != CPU_FAMILY:
         raise LthbenchError(f"unknown baseline family {name!r}; families: {CPU_FAMILY}")
     return [t.id for t in list_tasks(include_test=False) if t.id.endswith(CPU_SUFFIX)]
@@ -85,8 +95,6 @@ def family_task_ids(name: str) -> list[str]:
 
 def list_baselines(directory: str | os.PathLike = BASELINE_DIR) -> list[dict]:
     """One dict per shipped baseline file: task, version, seeds, n_cells, bytes, path."""
-    from .results import load_dataset
-
     out = []
     for path in sorted(Path(directory).glob("*.nc")):
         ds = load_dataset(path)
@@ -115,9 +123,6 @@ def _stack(trees: list[dict]) -> dict[str, np.ndarray]:
 
 def artifacts_dataset(store, task, label: str, seeds: list[int]):
     """The `artifacts` group (an xr.Dataset) of a finished baseline run in `store` (see module doc)."""
-    import xarray as xr
-
-    from .results import CellKey, flatten_tree
 
     def arts(rnd: int, seed: int) -> dict:
         return store.read_artifacts(CellKey(task.id, label, "imp", rnd, seed))
@@ -155,8 +160,6 @@ def artifacts_dataset(store, task, label: str, seeds: list[int]):
 def write_baseline(store, task, seeds: list[int], path: str | os.PathLike, provenance: dict) -> Path:
     """Write the baseline file of `task` from a finished run in `store` (atomically): the records of
     the baseline label's cells (root group) and the artifacts group."""
-    from .results import records_to_dataset, save_dataset
-
     label = baseline_label()
     records = [r for r in store.records() if r["task"] == task.id and r["method"] == label and r["seed"] in seeds]
     ds = records_to_dataset(records, provenance)
@@ -164,23 +167,18 @@ def write_baseline(store, task, seeds: list[int], path: str | os.PathLike, prove
     ds.attrs["baseline"] = f"lthbench baseline {task.id} ({label})"  # the title stays the results schema's
     arts = artifacts_dataset(store, task, label, seeds)
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def produce(tmp: str) -> None:
         save_dataset(ds, tmp)
         encoding = {name: {"zlib": True, "complevel": 4} for name in arts.data_vars}
         arts.to_netcdf(tmp, mode="a", group=ARTIFACTS_GROUP, engine="h5netcdf", encoding=encoding)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_replace(path, produce)
     return path
 
 
 def load_artifacts(path: str | os.PathLike):
     """The `artifacts` group of a baseline file as an xr.Dataset (loaded; the file is closed)."""
-    import xarray as xr
-
     try:
         with xr.open_dataset(path, group=ARTIFACTS_GROUP, engine="h5netcdf") as ds:
             return ds.load()
@@ -191,8 +189,6 @@ def load_artifacts(path: str | os.PathLike):
 def artifact_tree(arts, prefix: str, seed: int, rnd: int | None = None) -> dict:
     """The Haiku-style params/mask tree `prefix` ('mask', 'init', 'trained', 'params') of `seed` (and
     round `rnd` for the per-round kinds) from `load_artifacts`' dataset. Masks come back as float64."""
-    from .results import unflatten_tree
-
     names = sorted((n for n in arts.data_vars if n.startswith(f"{prefix}_")), key=lambda n: int(n.split("_")[1]))
     if not names:
         raise LthbenchError(f"baseline artifacts hold no {prefix!r} arrays")
@@ -222,11 +218,6 @@ def regenerate(
 ) -> Path:
     """Run (or resume) the baseline of `task_id` for `seeds` in `work_dir`, then write
     `out_dir/<task id>.nc`. Returns its path."""
-    from . import provenance
-    from .pruning import run_protocol
-    from .results import RunStore
-    from .tasks import get_task
-
     task = get_task(task_id)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -235,39 +226,36 @@ def regenerate(
         raise LthbenchError(f"baseline directory {str(out)!r} does not exist")
     store = RunStore(work / f"{task.id}.nc")
     controls = baseline_controls(task)
-    for seed in seeds:
-        run_protocol(
-            task,
-            method=BASELINE_METHOD,
-            protocol=BASELINE_PROTOCOL,
-            rewind_to=BASELINE_REWIND,
-            controls=controls,
-            seed=seed,
-            store=store,
-            n_rounds=task.n_rounds,
-            progress=progress,
+    with store.lock():  # one process at a time writes a work store, as `lthbench run` does
+        for seed in seeds:
+            run_protocol(
+                task,
+                method=BASELINE_METHOD,
+                protocol=BASELINE_PROTOCOL,
+                rewind_to=BASELINE_REWIND,
+                controls=controls,
+                seed=seed,
+                store=store,
+                n_rounds=task.n_rounds,
+                progress=progress,
+            )
+        prov = provenance.collect(
+            task=task,
+            extra={
+                "method_label": baseline_label(),
+                "seeds": list(seeds),
+                "controls": list(controls),
+                "baselines_version": BASELINES_VERSION,
+                "made_by": "lthbench baselines --regenerate",
+            },
         )
-    prov = provenance.collect(
-        task=task,
-        extra={
-            "method_label": baseline_label(),
-            "seeds": list(seeds),
-            "controls": list(controls),
-            "baselines_version": BASELINES_VERSION,
-            "made_by": "lthbench baselines --regenerate",
-        },
-    )
-    return write_baseline(store, task, list(seeds), out / f"{task.id}.nc", prov)
+        return write_baseline(store, task, list(seeds), out / f"{task.id}.nc", prov)
 
 
 def rerun_cell(path: str | os.PathLike, task_id: str, seed: int, work_dir: str | os.PathLike) -> tuple[dict, dict]:
     """Rerun IMP round 1 of `seed` from the baseline file's round-0 nets with today's engine:
     (shipped record, new record). Round 1 is the cheapest cell that runs the whole pipeline (prune,
     rewind, retrain, evaluate, fidelity)."""
-    from .pruning import run_protocol
-    from .results import CellKey, RunStore, dataset_to_records, load_dataset
-    from .tasks import get_task
-
     task = get_task(task_id)
     label = baseline_label()
     ds = load_dataset(path)

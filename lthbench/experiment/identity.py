@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterable
 
 from ..errors import LthbenchError
 from ..numerics import NUMERICS_VERSION
-from .controls import CONTROL_NAMES
-from .hparams import format_value, method_kwargs, method_target, qualified_name
+from ..pruning.controls import CONTROL_NAMES
+from ..pruning.hparams import format_value, method_kwargs, method_target, qualified_name
 
 # TaskSpec fields that do not change any cell's numbers: how many rounds and which rounds get
 # controls decide which cells exist, not what they hold; the description is prose.
