@@ -66,7 +66,7 @@ def random_effects(d, v) -> dict:
     variance s^2 estimates tau^2 + mean(v) without bias, and the floor keeps the variance at least the
     known MC part. t reference with k - 1 degrees of freedom. (Inverse-variance weights with a
     DerSimonian-Laird tau^2 and the Hartung-Knapp rule were tried first: with 3 seeds whose MC errors
-    differ 10x their false-positive rate reached 14%; this rule stays <= 5%, tests/test_compare_stats.py.)
+    differ 10x their false-positive rate reached 14%; this rule stays <= 5%, tests/analysis/test_compare_stats.py.)
 
     d, v: (..., k) float arrays (v >= 0; NaN in d = seed missing).
     Returns dict of (...) arrays: delta, se, df (= k_used - 1), t, p (two-sided), tau2, k.

@@ -3,7 +3,7 @@
 A task names a system (`lthbench.systems.system_from_id`), an ansatz (`lthbench.nets.make_ansatz`),
 the training budgets and the pruning schedule; a results cell is one (task, method, control, round,
 seed). Ids are stable: results files refer to them, so never rename or repurpose one (each id is
-pinned to `spec_hash` of its spec in tests/task_spec_hashes.json). Families (docs/tasks.md):
+pinned to `spec_hash` of its spec in tests/experiment/task_spec_hashes.json). Families (docs/tasks.md):
 
 - paper scale: the paper's tasks (TFIM 10 x 10 OBC FFNN alpha 1 / 2.5 / 5 at seven fields, size
   scaling L = 4..10 alpha 8, CNN, ResCNN nf 16 nb 4, TC 3 x 3 alpha 4 / 8 / 16 / 32) with its budgets

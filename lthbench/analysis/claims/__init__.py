@@ -3,7 +3,7 @@
 Every claim is a `Claim` row: what was measured, its value and 95% interval over seeds (bootstrap over
 seeds or a t interval, named in `ci`), a verdict and the threshold the verdict used. A quantity that
 the data cannot pin down is "undetermined", with the reason. The detectors are small pure functions on
-arrays (`detectors`, `toric`; tests/test_claims.py checks them on synthetic curves):
+arrays (`detectors`, `toric`; tests/analysis/test_claims.py checks them on synthetic curves):
 
 - `fit_regions`: the LEP / APL / HEP regions by a piecewise-linear fit in (log10 n, log10 error) with
   slopes 0, beta, 0 (breakpoints on the measured n; least squares), continuous or with a jump at the

@@ -1,4 +1,4 @@
-"""The claims' detectors: small pure functions on arrays (tests/test_claims.py checks them on synthetic
+"""The claims' detectors: small pure functions on arrays (tests/analysis/test_claims.py checks them on synthetic
 curves). See the package docstring for what each one accepts."""
 
 from __future__ import annotations

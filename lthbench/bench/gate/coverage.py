@@ -1,7 +1,7 @@
 """Coverage by construction: every knob that defines a task and the gate cells whose numbers depend on it.
 
 KNOBS maps each knob to (what it is, fnmatch patterns of the gate cells that depend on it). Knobs are
-the fields of `lthbench.experiment.TaskSpec` and `lthbench.vmc.TrainConfig` (tests/test_regression_gate.py
+the fields of `lthbench.experiment.TaskSpec` and `lthbench.vmc.TrainConfig` (tests/bench/test_regression_gate.py
 asserts that every field is either here or in EXEMPT with a reason, so a field added later fails that
 test until it is covered), plus run settings ('run:...', arguments of run_protocol) and code
 paths ('code:...') that no field names. The mutations that prove the table are in

@@ -21,7 +21,7 @@ class SynFlow(ScoreMethod):
     On a single-layer FFNN (`ffnn`: log psi = sum_j relu(sum_i W_ij s_i), no bias) SynFlow *is*
     magnitude pruning: with |W| and the all-ones input every pre-activation is positive, so
     dR/dW_ij = 1 and the score is |W_ij|; every iteration removes the lowest |W| (ties alike), so the
-    masks equal magnitude's (tests/test_pruning.py checks it). On the FFNN tasks the four baselines
+    masks equal magnitude's (tests/pruning/test_pruning.py checks it). On the FFNN tasks the four baselines
     are therefore three; SynFlow differs from magnitude on the RBM (log cosh, biases), CNN and ResCNN.
 
     Hyperparameter: iterations (int >= 1, default 10), e.g. `--method 'synflow[iterations=20]'`.

@@ -11,7 +11,7 @@ from analysis_synth import curve_records, dataset
 from lthbench.analysis.reproduction import BEGIN, END, datasets_in, generate, main
 from lthbench.experiment.baselines import BASELINE_DIR
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "reproduction.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "reproduction.md"
 
 
 def _tiny_dir(tmp_path):

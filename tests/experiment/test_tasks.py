@@ -82,14 +82,14 @@ def test_every_task_id_is_pinned_to_its_spec():
     how = (
         "Task ids are stable (results files refer to them): register the changed spec under a NEW id "
         "(e.g. another suffix) and keep the old one. Only if the id never produced a result anyone kept, "
-        "re-pin it with `lthbench tasks --spec-hashes > tests/task_spec_hashes.json` and say so in the commit."
+        "re-pin it with `lthbench tasks --spec-hashes > tests/experiment/task_spec_hashes.json` and say so in the commit."
     )
     changed = sorted(i for i, h in registered.items() if i in pinned and pinned[i] != h)
     assert not changed, f"spec of task id(s) {', '.join(changed)} changed. {how}"
     unpinned = sorted(set(registered) - set(pinned))
     assert not unpinned, (
         f"new task id(s) {', '.join(unpinned)} have no pinned spec hash: add them with "
-        "`lthbench tasks --spec-hashes > tests/task_spec_hashes.json`"
+        "`lthbench tasks --spec-hashes > tests/experiment/task_spec_hashes.json`"
     )
     removed = sorted(set(pinned) - set(registered))
     assert not removed, f"task id(s) {', '.join(removed)} were removed; ids are never removed. {how}"
@@ -249,7 +249,7 @@ def test_cpu_family_budget_for_three_seeds():
     assert 25 < hours < 35, hours
 
 
-CALIBRATION = Path(__file__).resolve().parent.parent / "benchmarks" / "cost_model_calibration.json"
+CALIBRATION = Path(__file__).resolve().parents[2] / "benchmarks" / "cost_model_calibration.json"
 MODEL_FACTOR = 2.0  # docs/tasks.md: the model's stated accuracy against measured CPU seconds per step
 
 

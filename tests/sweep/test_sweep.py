@@ -24,7 +24,7 @@ from lthbench.results import CellKey, RunStore
 
 TINY = "tiny-tfim-3x3"
 VOLATILE = ("wall_time", "samples_per_s")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MAG = "magnitude/imp-wr/rewind=trained"
 
 

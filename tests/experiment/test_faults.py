@@ -34,13 +34,6 @@ VOLATILE = ("wall_time", "samples_per_s")
 SHORT = ["--controls", "none", "--rounds", "1", "--no-progress"]
 
 
-def cli(capsys, *argv):
-    """(exit code, stdout, stderr) of `lthbench argv...` run in this process."""
-    code = main([str(a) for a in argv])
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
-
-
 def one_line_error(code, err, *words):
     assert code == 2, err
     assert err.strip().count("\n") == 0 and "Traceback" not in err and "error" in err, err
@@ -96,10 +89,10 @@ class Mine(ScoreMethod):
 """
 
 
-def test_edited_user_method_is_not_reused_silently(tmp_path, monkeypatch, capsys):
+def test_edited_user_method_is_not_reused_silently(tmp_path, monkeypatch, capsys, cli):
     mod = write_module(tmp_path, monkeypatch, "fault_edit_v", METHOD_V1)
     out = tmp_path / "r.nc"
-    assert cli(capsys, "run", TINY, "--method", f"{mod}:Mine", "--out", out, *SHORT)[0] == 0
+    assert cli("run", TINY, "--method", f"{mod}:Mine", "--out", out, *SHORT)[0] == 0
     before = records(out)
     write_module(tmp_path, monkeypatch, mod, METHOD_V1.replace("np.abs(np.asarray(w))", "-np.abs(np.asarray(w))"))
     code, _, err = cli(
@@ -118,7 +111,7 @@ def test_edited_user_method_is_not_reused_silently(tmp_path, monkeypatch, capsys
     )
     one_line_error(code, err, "source code changed", "--fresh")
     assert records(out) == before  # nothing mixed in
-    code, msg, err = cli(capsys, "run", TINY, "--method", f"{mod}:Mine", "--out", out, "--fresh", *SHORT)
+    code, msg, err = cli("run", TINY, "--method", f"{mod}:Mine", "--out", out, "--fresh", *SHORT)
     assert code == 0, err
     after = records(out)
     key = CellKey(TINY, f"{mod}:Mine/imp-wr/rewind=trained", "imp", 1, 0)
@@ -196,24 +189,24 @@ def no_training(monkeypatch):
     monkeypatch.setattr(training, "train", refuse)
 
 
-def test_huge_rounds_are_refused_before_anything_is_built(tmp_path, capsys, no_training):
+def test_huge_rounds_are_refused_before_anything_is_built(tmp_path, cli, no_training):
     out = tmp_path / "r.nc"
     for extra in (["--controls", "none"], []):
-        code, _, err = cli(capsys, "run", TINY, "--rounds", "1000000000", "--out", out, "--no-progress", *extra)
+        code, _, err = cli("run", TINY, "--rounds", "1000000000", "--out", out, "--no-progress", *extra)
         one_line_error(code, err, "at most 11")
     spec = tmp_path / "s.toml"
     spec.write_text(f'tasks = ["{TINY}"]\nrounds = 1000000000\n')
-    code, _, err = cli(capsys, "sweep", spec, "--out", out, "--dry-run")
+    code, _, err = cli("sweep", spec, "--out", out, "--dry-run")
     one_line_error(code, err, "at most 11")
     assert not Path(f"{out}.cells").exists()
 
 
-def test_unreachable_final_density_is_an_error(tmp_path, capsys, no_training):
-    code, _, err = cli(capsys, "run", TINY, "--final-density", "0.001", "--out", tmp_path / "r.nc", "--no-progress")
+def test_unreachable_final_density_is_an_error(tmp_path, cli, no_training):
+    code, _, err = cli("run", TINY, "--final-density", "0.001", "--out", tmp_path / "r.nc", "--no-progress")
     one_line_error(code, err, "unreachable")
 
 
-def test_foreign_output_file_is_refused_before_training(tmp_path, capsys, no_training):
+def test_foreign_output_file_is_refused_before_training(tmp_path, cli, no_training):
     import xarray as xr
 
     foreign = tmp_path / "foreign.nc"
@@ -222,26 +215,26 @@ def test_foreign_output_file_is_refused_before_training(tmp_path, capsys, no_tra
     junk.write_bytes(b"not netcdf at all")
     for path in (foreign, junk):
         before = path.read_bytes()
-        code, _, err = cli(capsys, "run", TINY, "--out", path, *SHORT)
+        code, _, err = cli("run", TINY, "--out", path, *SHORT)
         one_line_error(code, err, "not an lthbench results file")
         assert path.read_bytes() == before and not Path(f"{path}.cells").exists()
         for cmd in (["report", path, "--out", tmp_path / "rep"], ["compare", path]):
-            one_line_error(*cli(capsys, *cmd)[::2])
+            one_line_error(*cli(*cmd)[::2])
 
 
-def test_missing_scheduler_file_errors_at_once(tmp_path, capsys):
+def test_missing_scheduler_file_errors_at_once(tmp_path, cli):
     spec = tmp_path / "s.toml"
     spec.write_text(f'tasks = ["{TINY}"]\n')
-    code, _, err = cli(capsys, "sweep", spec, "--out", tmp_path / "o.nc", "--scheduler-file", tmp_path / "none.json")
+    code, _, err = cli("sweep", spec, "--out", tmp_path / "o.nc", "--scheduler-file", tmp_path / "none.json")
     one_line_error(code, err, "scheduler file")
 
 
-def test_dry_run_never_computes(tmp_path, capsys, no_training):
+def test_dry_run_never_computes(tmp_path, cli, no_training):
     spec = tmp_path / "s.toml"
     spec.write_text(
         f'tasks = ["{TINY}"]\nmethods = ["magnitude", {{name = "synflow", kwargs = {{iterations = 20}}}}]\n'
     )
-    code, out, err = cli(capsys, "sweep", spec, "--out", tmp_path / "o.nc", "--dry-run")
+    code, out, err = cli("sweep", spec, "--out", tmp_path / "o.nc", "--dry-run")
     assert code == 0, err
     assert "2 chains, 20 cells: 0 finished, 20 to run" in out
     assert not (tmp_path / "o.nc.cells").exists()
@@ -257,16 +250,16 @@ def test_dry_run_never_computes(tmp_path, capsys, no_training):
         ("tasks = ['tiny-tfim-3x3', {id = 'tiny-tfim-3x3', round_steps = 2}]\n", ["twice"]),
     ],
 )
-def test_bad_spec_values_are_one_line_errors(tmp_path, capsys, text, words):
+def test_bad_spec_values_are_one_line_errors(tmp_path, cli, text, words):
     spec = tmp_path / "s.toml"
     spec.write_text(text)
-    one_line_error(*cli(capsys, "sweep", spec, "--out", tmp_path / "o.nc", "--dry-run")[::2], *words)
+    one_line_error(*cli("sweep", spec, "--out", tmp_path / "o.nc", "--dry-run")[::2], *words)
 
 
-def test_non_utf8_spec(tmp_path, capsys):
+def test_non_utf8_spec(tmp_path, cli):
     spec = tmp_path / "s.toml"
     spec.write_bytes(b"tasks = ['\xff\xfe']\n")
-    one_line_error(*cli(capsys, "sweep", spec, "--dry-run")[::2], "UTF-8")
+    one_line_error(*cli("sweep", spec, "--dry-run")[::2], "UTF-8")
 
 
 # -- user methods: one line, method and round named, --debug shows their traceback -----------------
@@ -308,14 +301,14 @@ def writes_in_place(params, mask, n_remove, key, context):
         ("writes_in_place", ["round 1", "read-only"]),
     ],
 )
-def test_misbehaving_user_methods_are_one_line_errors(tmp_path, monkeypatch, capsys, name, words):
+def test_misbehaving_user_methods_are_one_line_errors(tmp_path, monkeypatch, cli, name, words):
     write_module(tmp_path, monkeypatch, "fault_bad", BAD_METHODS)
-    code, _, err = cli(capsys, "run", TINY, "--method", f"fault_bad:{name}", "--out", tmp_path / "r.nc", *SHORT)
+    code, _, err = cli("run", TINY, "--method", f"fault_bad:{name}", "--out", tmp_path / "r.nc", *SHORT)
     one_line_error(code, err, *words)
     assert not (tmp_path / "r.nc").exists()
 
 
-def test_debug_shows_the_user_traceback(tmp_path, monkeypatch, capsys):
+def test_debug_shows_the_user_traceback(tmp_path, monkeypatch, capsys, cli):
     write_module(tmp_path, monkeypatch, "fault_dbg", BAD_METHODS)
     code, _, err = cli(
         capsys, "run", TINY, "--method", "fault_dbg:raises", "--out", tmp_path / "r.nc", *SHORT, "--debug"
@@ -331,18 +324,16 @@ def test_debug_shows_the_user_traceback(tmp_path, monkeypatch, capsys):
         ("x = 1 / 0\n", ["cannot import", "ZeroDivisionError"]),
     ],
 )
-def test_broken_user_modules_are_one_line_errors(tmp_path, monkeypatch, capsys, source, words):
+def test_broken_user_modules_are_one_line_errors(tmp_path, monkeypatch, cli, source, words):
     write_module(tmp_path, monkeypatch, "fault_broken", source)
-    one_line_error(
-        *cli(capsys, "run", TINY, "--method", "fault_broken:f", "--out", tmp_path / "r.nc", *SHORT)[::2], *words
-    )
+    one_line_error(*cli("run", TINY, "--method", "fault_broken:f", "--out", tmp_path / "r.nc", *SHORT)[::2], *words)
 
 
 @pytest.mark.parametrize(
     "spec", [":Name", "synflow[iterations=0]", "synflow[depth=3]", "synflow[iterations=2.5]", "magnitude[", "pkg.:"]
 )
-def test_bad_method_specs(tmp_path, capsys, spec):
-    one_line_error(*cli(capsys, "run", TINY, "--method", spec, "--out", tmp_path / "r.nc", *SHORT)[::2])
+def test_bad_method_specs(tmp_path, cli, spec):
+    one_line_error(*cli("run", TINY, "--method", spec, "--out", tmp_path / "r.nc", *SHORT)[::2])
 
 
 def test_a_method_mutating_its_params_cannot_corrupt_the_rewind_target(tmp_path, monkeypatch):
@@ -378,22 +369,22 @@ def test_a_method_mutating_its_params_cannot_corrupt_the_rewind_target(tmp_path,
 # -- files -----------------------------------------------------------------------------------------
 
 
-def test_a_second_run_on_a_locked_output_says_who_holds_it(tmp_path, capsys, no_training):
+def test_a_second_run_on_a_locked_output_says_who_holds_it(tmp_path, cli, no_training):
     out = tmp_path / "r.nc"
     with RunStore(out).lock():
-        code, _, err = cli(capsys, "run", TINY, "--out", out, *SHORT)
+        code, _, err = cli("run", TINY, "--out", out, *SHORT)
         one_line_error(code, err, f"pid {os.getpid()}", "another --out")
     assert not out.exists()
 
 
-def test_bench_refuses_to_overwrite_a_results_file(reference, tmp_path, capsys):
+def test_bench_refuses_to_overwrite_a_results_file(reference, tmp_path, cli):
     out, _ = reference
     before = out.read_bytes()
-    one_line_error(*cli(capsys, "bench", "--suite", "tiny", "--kernels", "sweep", "--out", out)[::2], "results file")
+    one_line_error(*cli("bench", "--suite", "tiny", "--kernels", "sweep", "--out", out)[::2], "results file")
     assert out.read_bytes() == before
 
 
-def test_damaged_and_misplaced_cells_are_one_line_errors(reference, tmp_path, capsys):
+def test_damaged_and_misplaced_cells_are_one_line_errors(reference, tmp_path, cli):
     src, _ = reference
     for damage in ("truncate", "swap"):
         out = tmp_path / damage / "r.nc"
@@ -407,11 +398,11 @@ def test_damaged_and_misplaced_cells_are_one_line_errors(reference, tmp_path, ca
             (cells / files[0].name).write_bytes(files[0].read_bytes()[:50])
         else:  # a record moved under another cell's file name
             (cells / files[0].name).write_bytes(files[1].read_bytes())
-        code, _, err = cli(capsys, "run", TINY, "--out", out, *SHORT)
+        code, _, err = cli("run", TINY, "--out", out, *SHORT)
         one_line_error(code, err, "damaged cell file", files[0].name)
 
 
-def test_files_follow_the_umask_temp_files_are_cleaned_and_counts_are_honest(reference, tmp_path, capsys):
+def test_files_follow_the_umask_temp_files_are_cleaned_and_counts_are_honest(reference, tmp_path, cli):
     src, _ = reference
     out = tmp_path / "r.nc"
     cells = Path(f"{out}.cells")
@@ -421,7 +412,7 @@ def test_files_follow_the_umask_temp_files_are_cleaned_and_counts_are_honest(ref
         p.write_bytes(b"left by a killed run")
     old = os.umask(0o022)
     try:
-        code, msg, err = cli(capsys, "run", TINY, "--out", out, *SHORT)
+        code, msg, err = cli("run", TINY, "--out", out, *SHORT)
     finally:
         os.umask(old)
     assert code == 0, err
@@ -429,13 +420,13 @@ def test_files_follow_the_umask_temp_files_are_cleaned_and_counts_are_honest(ref
     assert not any(p.exists() for p in stale)
     for path in [out, *cells.glob("[!.]*")]:
         assert (path.stat().st_mode & 0o777) == 0o644, path
-    code, msg, err = cli(capsys, "run", TINY, "--out", out, *SHORT)
+    code, msg, err = cli("run", TINY, "--out", out, *SHORT)
     assert code == 0 and "0 computed now, 2 reused" in msg
 
 
 @pytest.mark.parametrize("crash_at", [1, 2, 3, 4, 5])
 def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(
-    reference, tmp_path, monkeypatch, capsys, crash_at
+    reference, tmp_path, monkeypatch, cli, crash_at
 ):
     """The run dies (as if killed) at the n-th file move: cell npz, cell json, ..., the results file."""
     _, want = reference
@@ -452,9 +443,9 @@ def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(
         return real(a, b)
 
     monkeypatch.setattr(atomic.os, "replace", replace)
-    assert cli(capsys, "run", TINY, "--out", out, *SHORT)[0] == 130
+    assert cli("run", TINY, "--out", out, *SHORT)[0] == 130
     monkeypatch.setattr(atomic.os, "replace", real)
-    code, _, err = cli(capsys, "run", TINY, "--out", out, *SHORT)
+    code, _, err = cli("run", TINY, "--out", out, *SHORT)
     assert code == 0, err
     assert same(records(out), want)
     assert load_dataset(out)["energy"].count() == 2
@@ -463,7 +454,7 @@ def test_crash_at_each_write_point_then_rerun_gives_the_identical_result(
 # -- results files ---------------------------------------------------------------------------------
 
 
-def test_schema_versions_old_read_new_refused(reference, tmp_path, capsys):
+def test_schema_versions_old_read_new_refused(reference, tmp_path, cli):
     import h5netcdf
 
     src, _ = reference
@@ -478,7 +469,7 @@ def test_schema_versions_old_read_new_refused(reference, tmp_path, capsys):
     v1.attrs["lthbench_schema"] = "1"
     v1.to_netcdf(old, engine="h5netcdf")
     assert float(load_dataset(old)["energy"].sum()) == float(ds["energy"].sum())  # read as it is
-    code, _, err = cli(capsys, "run", TINY, "--out", old, *SHORT)  # resumed into: its cells stay
+    code, _, err = cli("run", TINY, "--out", old, *SHORT)  # resumed into: its cells stay
     assert code == 0, err
     future = tmp_path / "v99.nc"
     future.write_bytes(src.read_bytes())
@@ -486,16 +477,16 @@ def test_schema_versions_old_read_new_refused(reference, tmp_path, capsys):
         fh.attrs["schema_version"] = 99
     with pytest.raises(LthbenchError, match="schema version 99"):
         load_dataset(future)
-    one_line_error(*cli(capsys, "run", TINY, "--out", future, *SHORT)[::2], "schema version 99")
+    one_line_error(*cli("run", TINY, "--out", future, *SHORT)[::2], "schema version 99")
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes everywhere")
-def test_read_only_output_directory(tmp_path, capsys):
+def test_read_only_output_directory(tmp_path, cli):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o555)
     try:
-        one_line_error(*cli(capsys, "run", TINY, "--out", ro / "r.nc", *SHORT)[::2], "not writable")
+        one_line_error(*cli("run", TINY, "--out", ro / "r.nc", *SHORT)[::2], "not writable")
     finally:
         ro.chmod(0o755)
 

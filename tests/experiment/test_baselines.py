@@ -13,7 +13,7 @@ from lthbench.errors import LthbenchError
 from lthbench.experiment import baselines, get_task, list_tasks
 from lthbench.results import CellKey, RunStore, dataset_to_records, load_dataset
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = "tiny-toric-2"  # a toric-code task: its baseline keeps the IMP weights of every round too
 
 
@@ -188,7 +188,7 @@ def test_baseline_chain_fingerprints_are_pinned():
 
     from lthbench.experiment import chain_fingerprint
 
-    pinned = json.loads((ROOT / "tests" / "baseline_fingerprints.json").read_text())
+    pinned = json.loads((Path(__file__).with_name("baseline_fingerprints.json")).read_text())
     assert sorted(pinned) == sorted(baselines.family_task_ids("all-cpu"))
     for task_id, want in pinned.items():
         _, label, identity, got = chain_fingerprint(

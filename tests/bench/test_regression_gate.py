@@ -1,7 +1,7 @@
 """The accuracy regression gate (`python -m lthbench.regression`, lthbench.bench.gate; .ci/run runs it after the
 tests): coverage of every task knob, the comparisons in both directions, the across-seed test's
 false-alarm rate, the reference file and its update rule, and a real gate run that names the value and
-both numbers when the training is changed on purpose. The mutation test is tests/test_gate_mutation.py
+both numbers when the training is changed on purpose. The mutation test is tests/bench/test_gate_mutation.py
 (slow)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The paper's settings reach the accuracy they can reach (slow: a few minutes on 2 cores).
 
-Run with `pytest -m slow tests/test_training_slow.py -s` (prints the achieved errors and wall times).
+Run with `pytest -m slow tests/vmc/test_training_slow.py -s` (prints the achieved errors and wall times).
 
 Both checks use the trained state's exact energy (a full sum over the 2^N configurations, no sampling
 noise) as well as the Monte Carlo estimate the trainer reports, which must agree with it within 4

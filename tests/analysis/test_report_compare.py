@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_results import METHOD, synthetic_record
+from records_synth import METHOD, synthetic_record
 
 from lthbench.analysis.compare import compare
 from lthbench.analysis.compare_format import format_comparison

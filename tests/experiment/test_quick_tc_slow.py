@@ -1,7 +1,7 @@
 """The quick toric-code task end to end (`lthbench run toric-3-ffnn-a8-quick`, with its controls):
 under 10 minutes on 2 CPU cores, and the paper's physics (issue #4, "Done means").
 
-Run with `pytest -m slow tests/test_quick_tc_slow.py`. Set LTHBENCH_QUICK_TC_OUT=/some/dir to keep
+Run with `pytest -m slow tests/experiment/test_quick_tc_slow.py`. Set LTHBENCH_QUICK_TC_OUT=/some/dir to keep
 the results file and the report figures.
 """
 

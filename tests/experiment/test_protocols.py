@@ -19,7 +19,7 @@ from lthbench.results import CellKey, RunStore
 
 TINY = "tiny-tfim-3x3"
 VOLATILE = ("wall_time", "samples_per_s")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HAVE_EXACT = importlib.util.find_spec("lthbench.exact") is not None
 
 
