@@ -89,14 +89,13 @@ class Mine(ScoreMethod):
 """
 
 
-def test_edited_user_method_is_not_reused_silently(tmp_path, monkeypatch, capsys, cli):
+def test_edited_user_method_is_not_reused_silently(tmp_path, monkeypatch, cli):
     mod = write_module(tmp_path, monkeypatch, "fault_edit_v", METHOD_V1)
     out = tmp_path / "r.nc"
     assert cli("run", TINY, "--method", f"{mod}:Mine", "--out", out, *SHORT)[0] == 0
     before = records(out)
     write_module(tmp_path, monkeypatch, mod, METHOD_V1.replace("np.abs(np.asarray(w))", "-np.abs(np.asarray(w))"))
     code, _, err = cli(
-        capsys,
         "run",
         TINY,
         "--method",
@@ -308,11 +307,9 @@ def test_misbehaving_user_methods_are_one_line_errors(tmp_path, monkeypatch, cli
     assert not (tmp_path / "r.nc").exists()
 
 
-def test_debug_shows_the_user_traceback(tmp_path, monkeypatch, capsys, cli):
+def test_debug_shows_the_user_traceback(tmp_path, monkeypatch, cli):
     write_module(tmp_path, monkeypatch, "fault_dbg", BAD_METHODS)
-    code, _, err = cli(
-        capsys, "run", TINY, "--method", "fault_dbg:raises", "--out", tmp_path / "r.nc", *SHORT, "--debug"
-    )
+    code, _, err = cli("run", TINY, "--method", "fault_dbg:raises", "--out", tmp_path / "r.nc", *SHORT, "--debug")
     assert code == 2 and "Traceback" in err and "fault_dbg.py" in err and 'raise RuntimeError("my method broke")' in err
 
 

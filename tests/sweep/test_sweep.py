@@ -319,6 +319,7 @@ class Sharp(ScoreMethod):
 '''
 
 
+@pytest.mark.slow  # a second LocalCluster start (~45 s on 2 cores); the killed-worker test covers Dask by default
 def test_user_plugin_runs_on_a_local_dask_cluster(tmp_path, monkeypatch):
     """A method from a module outside the package (tmp_path) is uploaded to the workers: without the
     upload the workers fail with `No module named 'sweep_plugin_mod'`."""

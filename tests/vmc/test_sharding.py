@@ -54,6 +54,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.slow  # a subprocess with two host devices compiles everything again (~60 s on 2 cores)
 def test_sharded_training_on_two_host_devices_matches_single_device(tmp_path):
     script = tmp_path / "shard_check.py"
     script.write_text(SCRIPT)
