@@ -26,6 +26,7 @@ import jax
 from lthbench.bench import random_mask
 from lthbench.experiment import dense_weight_count, estimated_cost, get_task, run_protocol, step_seconds
 from lthbench.nets import make_ansatz
+from lthbench.pruning.controls import CONTROL_NAMES
 from lthbench.results import RunStore
 from lthbench.systems import system_from_id
 from lthbench.vmc import train
@@ -96,7 +97,7 @@ def time_chain(task_id: str, dense: int, per_round: int, rounds: int, workdir: s
         n_rounds=rounds,
         control_every=6,
     )
-    controls = ("ticket", "reinit", "random-mask")
+    controls = CONTROL_NAMES
     store = RunStore(os.path.join(workdir, f"{task.id}.nc"))
     t0, c0 = time.perf_counter(), time.process_time()
     run_protocol(task, controls=controls, store=store, progress=False)

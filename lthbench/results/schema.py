@@ -9,9 +9,10 @@ from pathlib import Path
 import h5netcdf
 
 from ..errors import LthbenchError, one_line
+from ..pruning.controls import CONTROL_NAMES
 
 # The order of the control coordinate (other control names follow, sorted).
-CONTROLS = ("imp", "ticket", "reinit", "random-mask")
+CONTROLS = ("imp", *CONTROL_NAMES)
 KEY_FIELDS = ("task", "method", "control", "round", "seed")
 DIMS = KEY_FIELDS
 

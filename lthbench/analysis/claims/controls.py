@@ -7,12 +7,13 @@ import math
 
 import numpy as np
 
+from ...pruning.controls import RANDOM_MASK, REINIT, TICKET
 from ..curves import curve_data
 from ..dense_match import MatchDense
 from ..stats import ratio_estimate
 from .claim import CONTROL_FACTOR, Claim
 
-CONTROLS = (("ticket", "T(theta_init, m_IMP)"), ("reinit", "T(theta_rand, m_IMP)"))
+CONTROLS = ((TICKET, "T(theta_init, m_IMP)"), (REINIT, "T(theta_rand, m_IMP)"))
 
 
 def _ratio_verdict(r) -> str:
@@ -57,7 +58,7 @@ def _structure_claims(ds, task, method, c_imp) -> list[Claim]:
 
 def _random_mask_claim(ds, task, method, c_imp, match: MatchDense) -> Claim:
     """n_fail(random mask) / n_fail(IMP): failure = mean error above the matching-dense bound."""
-    cr = curve_data(ds, task, method, "random-mask")
+    cr = curve_data(ds, task, method, RANDOM_MASK)
     cl = Claim(
         "Fig 1/4a",
         "random mask fails earlier",

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from ...errors import LthbenchError
 from ...experiment import TaskSpec, run_protocol
+from ...experiment.spec import IMP_WR
+from ...pruning.controls import CONTROL_NAMES, TICKET
 from ...results import RunStore
 
 # Record variables the gate tracks. NaN-valued ones (e.g. energy_sigma in exact mode) are left out.
@@ -54,7 +56,7 @@ class GateTask:
     name: str
     spec: TaskSpec
     method: str = "magnitude"
-    protocol: str = "imp-wr"
+    protocol: str = IMP_WR
     rewind_to: str = "trained"
     controls: tuple = ()
     seeds: tuple = (0,)
@@ -98,7 +100,7 @@ GATE_TASKS = (
             n_rounds=2,
             control_every=2,
         ),
-        controls=("ticket", "reinit", "random-mask"),
+        controls=CONTROL_NAMES,
         cost=14.0,
     ),
     # Toric code 2 x 2, FFNN alpha 2, exact, Adam + SR, rewind to step 50, ticket control every round.
@@ -120,7 +122,7 @@ GATE_TASKS = (
             control_every=1,
         ),
         rewind_to="step:50",
-        controls=("ticket",),
+        controls=(TICKET,),
         cost=10.0,
     ),
     # TFIM 3 x 3, ResCNN nf 2 nb 1 (float32; two prunable kernels, the embedding never pruned), exact,
