@@ -32,6 +32,7 @@ from ..errors import LthbenchError
 from ..numerics import NUMERICS_VERSION
 from ..pruning.controls import CONTROL_NAMES
 from ..pruning.hparams import format_value, method_kwargs, method_target, qualified_name
+from .spec import PINNED_TASK_FIELDS
 
 # TaskSpec fields that do not change any cell's numbers: how many rounds and which rounds get
 # controls decide which cells exist, not what they hold; the description is prose.
@@ -59,32 +60,10 @@ def fingerprint_of(identity: dict) -> str:
     return hashlib.sha256(canonical_json(identity).encode("utf-8")).hexdigest()
 
 
-# The TaskSpec fields of the first fingerprinted release. A field added later enters the identity only
-# when it differs from its default: a new knob at its default keeps today's numbers (a default that
-# moves numbers bumps NUMERICS_VERSION with the gate), so landing it does not invalidate long runs.
-BASE_TASK_FIELDS = (
-    "id",
-    "system_id",
-    "net",
-    "net_hyper",
-    "dense_steps",
-    "round_steps",
-    "n_samples",
-    "n_chains",
-    "learning_rate",
-    "sr_shift",
-    "optimizer",
-    "exact",
-    "star_flip_prob",
-    "n_eval_steps",
-    "prune_fraction",
-    "n_rounds",
-    "control_every",
-    "scope",
-    "exclude",
-    "reference_id",
-    "description",
-)
+# A TaskSpec field added after PINNED_TASK_FIELDS enters the identity only when it differs from its
+# default: a new knob at its default keeps today's numbers (a default that moves numbers bumps
+# NUMERICS_VERSION with the gate), so landing it does not invalidate long runs.
+BASE_TASK_FIELDS = PINNED_TASK_FIELDS
 
 
 def task_identity(task) -> dict:

@@ -30,6 +30,35 @@ DEFAULT_CONTROLS = CONTROL_NAMES
 REWIND_KINDS = ("trained", "init")  # and 'step:K'
 
 
+# TaskSpec's fields when the first task ids were pinned (tests/experiment/task_spec_hashes.json) and
+# the first cells fingerprinted (lthbench.experiment.identity): both cover these fields always, and a
+# field added later only where its value differs from its default, so a new field at a default that
+# keeps today's numbers leaves every pinned id and every long run valid.
+PINNED_TASK_FIELDS = (
+    "id",
+    "system_id",
+    "net",
+    "net_hyper",
+    "dense_steps",
+    "round_steps",
+    "n_samples",
+    "n_chains",
+    "learning_rate",
+    "sr_shift",
+    "optimizer",
+    "exact",
+    "star_flip_prob",
+    "n_eval_steps",
+    "prune_fraction",
+    "n_rounds",
+    "control_every",
+    "scope",
+    "exclude",
+    "reference_id",
+    "description",
+)
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One standard task. See docs/CONTRACTS.md (tasks) for the meaning of every field."""

@@ -32,34 +32,13 @@ import json
 
 from ..errors import LthbenchError
 from . import cpu_family, families
-from .spec import TaskSpec
+from .spec import PINNED_TASK_FIELDS, TaskSpec
 
 # Fields every spec hash covers: TaskSpec's fields when the ids were first pinned (tests/
 # task_spec_hashes.json), less the description (prose; it changes no number). A field added later
 # joins a task's hash only where its value differs from the field's default, so adding a field whose
 # default keeps today's numbers (docs/CONTRACTS.md, tasks) leaves every pinned id valid.
-SPEC_HASH_FIELDS = (
-    "id",
-    "system_id",
-    "net",
-    "net_hyper",
-    "dense_steps",
-    "round_steps",
-    "n_samples",
-    "n_chains",
-    "learning_rate",
-    "sr_shift",
-    "optimizer",
-    "exact",
-    "star_flip_prob",
-    "n_eval_steps",
-    "prune_fraction",
-    "n_rounds",
-    "control_every",
-    "scope",
-    "exclude",
-    "reference_id",
-)
+SPEC_HASH_FIELDS = tuple(name for name in PINNED_TASK_FIELDS if name != "description")
 
 
 def canonical_spec(task: TaskSpec) -> str:
