@@ -49,6 +49,23 @@ def full_mask(params: PyTree, dtype=None) -> PyTree:
     return jax.tree_util.tree_map(lambda x: jnp.ones(jnp.shape(x), dtype=dtype or jnp.asarray(x).dtype), params)
 
 
+def mask_with_alive_count(params: PyTree, prunable: PyTree, n_alive: int) -> PyTree:
+    """A numpy mask with exactly n_alive alive prunable entries (the first ones, in leaf order) and every
+    non-prunable leaf alive: a stand-in with a given alive count, e.g. to compile for it ahead of time."""
+    left = int(n_alive)
+
+    def leaf(p, is_prunable):
+        nonlocal left
+        m = np.ones(np.shape(p), dtype=np.asarray(p).dtype)
+        if is_prunable:
+            k = min(left, m.size)
+            m.reshape(-1)[k:] = 0
+            left -= k
+        return m
+
+    return jax.tree_util.tree_map(leaf, params, prunable)
+
+
 def apply_mask(params: PyTree, mask: PyTree) -> PyTree:
     """params * mask, leaf by leaf (cast to each param's dtype, so a float64 net stays float64)."""
     return jax.tree_util.tree_map(lambda p, m: p * jnp.asarray(m, dtype=jnp.asarray(p).dtype), params, mask)

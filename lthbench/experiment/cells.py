@@ -16,7 +16,7 @@ import jax
 
 from .. import nets, systems
 from ..errors import LthbenchError
-from ..masks import apply_mask, full_mask, prunable_leaves, to_numpy
+from ..masks import apply_mask, full_mask, mask_with_alive_count, prunable_leaves, to_numpy
 from ..pruning import PruneContext, method_name, prune, removal_counts, requirements
 from ..pruning.controls import make_controls
 from . import training
@@ -71,6 +71,14 @@ class ChainState:
 
     def train(self, params, mask, n_steps: int, key):
         return training.train(self.task, self.system, self.ansatz, params, mask, n_steps, key)
+
+    def precompile(self, rounds) -> int:
+        """Compile the step programs the cells of `rounds` will train with (one per alive-count bucket,
+        from the task's alive schedule), without training anything; returns the calls made."""
+        alive = self.task.alive_schedule(self.chain.n_rounds)
+        params = self.ansatz.init(jax.random.key(0))
+        masks = [mask_with_alive_count(params, self.prunable, alive[r]) for r in rounds if r < len(alive)]
+        return training.precompile(self.task, self.system, self.ansatz, params, masks, jax.random.key(0))
 
     # -- one planned cell -------------------------------------------------------------------------
 

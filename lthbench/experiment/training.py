@@ -4,11 +4,17 @@ cell needs goes through these functions (tests patch them to count or forbid tra
 from __future__ import annotations
 
 from .. import vmc
+from ..vmc.trainer import precompile_steps
 
 
 def train(task, system, ansatz, params, mask, n_steps: int, key):
     """`vmc.train` of params under mask for n_steps with the task's config."""
     return vmc.train(system, ansatz, params, mask, task.train_config(n_steps), key)
+
+
+def precompile(task, system, ansatz, params, masks, key) -> int:
+    """Compile the step programs `train` will run for each of `masks` (`lthbench.vmc.trainer.precompile_steps`)."""
+    return precompile_steps(system, ansatz, params, masks, task.train_config(0), key)
 
 
 def params_after(task, system, ansatz, params_init, mask, step: int, key):

@@ -6,6 +6,7 @@ many times with the same shapes compiles once.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 import jax
@@ -78,8 +79,18 @@ def _exact_evaluation(system, ansatz):
     return exact_eval
 
 
-@lru_cache(maxsize=64)
+_PROGRAMS_LOCK = threading.Lock()
+
+
 def programs(system, ansatz, st: Static) -> dict:
+    """The programs of (system, ansatz, st), made once (a lock: a compile-ahead thread and the training
+    thread must get the same jitted functions, so that one's compilation serves the other)."""
+    with _PROGRAMS_LOCK:
+        return make_programs(system, ansatz, st)
+
+
+@lru_cache(maxsize=64)
+def make_programs(system, ansatz, st: Static) -> dict:
     """{'opt', 'step', 'gradient', 'run_steps', 'mc_eval_step', 'sample_step', 'burn_in', 'exact_eval',
     'init_chains'}: the optimiser and jitted functions (the step itself unjitted, for composition)."""
     est = estimator_of(system, ansatz, st)

@@ -31,7 +31,7 @@ from .observables import (  # noqa: F401  (re-exported: their historical home)
 )
 from .programs import programs
 from .qgt import alive_cap
-from .step import STEPS_PER_CALL  # noqa: F401
+from .step import STEPS_PER_CALL
 
 
 def basis_arrays(system, exact: bool):
@@ -101,17 +101,9 @@ def train_result(params, ev, driven, i: int, config: TrainConfig, system, n_memb
     return result
 
 
-@blas1
-def train(
-    system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False, placement=None
-) -> TrainResult:
-    """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
-
-    Returns a TrainResult whose params are masked (pruned weights exactly 0). The reported energy is
-    the mean of `config.n_eval_steps` frozen-parameter evaluation steps (exact value in exact mode).
-    placement: optional device layout with methods replicate(tree), chain(ChainState), basis(arrays)
-    (see `lthbench.vmc.sharding`); None keeps JAX's default single-device placement.
-    """
+def loop_inputs(system, ansatz, params, mask, config: TrainConfig, key, placement=None, burn_in: bool = True):
+    """What `train`'s step loop starts from: {'progs', 'run_steps', 'mask', 'basis', 'state' ({'params',
+    'opt', 'chain'}), 'k_train', 'k_eval'}; the run_steps program is the one for `mask`'s alive count."""
     check_inputs(system, ansatz, params, mask)
     mask = like_params(full_mask(params) if mask is None else mask, params)
     if config.exact:
@@ -127,9 +119,59 @@ def train(
     if placement is not None:
         params, mask, opt_state = placement.replicate((params, mask, opt_state))
         chain, basis = placement.chain(chain), placement.basis(basis)
-    if not config.exact and config.n_burn_in > 0:
+    if burn_in and not config.exact and config.n_burn_in > 0:
         chain = progs["burn_in"](params, chain, k_burn, int(config.n_burn_in))
     state = {"params": params, "opt": opt_state, "chain": chain}
+    return {
+        "progs": progs,
+        "run_steps": run_steps,
+        "mask": mask,
+        "basis": basis,
+        "state": state,
+        "k_train": k_train,
+        "k_eval": k_eval,
+    }
+
+
+def precompile_steps(system, ansatz, params, masks, config: TrainConfig, key) -> int:
+    """Compile, ahead of time, the step programs `train(system, ansatz, params, m, config, key)` runs,
+    one per alive-count bucket among `masks` (an iterable of mask pytrees); returns how many calls it
+    made. Each program is called once with every step inactive (no step runs, nothing changes), which
+    fills the same compilation cache `train` reads; a thread can do this while another cell trains."""
+    seen = set()
+    for mask in masks:
+        inputs = loop_inputs(system, ansatz, params, mask, config, key, burn_in=False)
+        if id(inputs["run_steps"]) in seen:
+            continue
+        seen.add(id(inputs["run_steps"]))
+        state = inputs["state"]
+        out = inputs["run_steps"](
+            state["params"],
+            state["opt"],
+            inputs["mask"],
+            state["chain"],
+            jax.random.fold_in(inputs["k_train"], 0),
+            jnp.asarray(np.zeros(STEPS_PER_CALL, dtype=bool)),
+            inputs["basis"],
+        )
+        jax.block_until_ready(out)
+    return len(seen)
+
+
+@blas1
+def train(
+    system, ansatz, params, mask, config: TrainConfig, key, *, progress: bool = False, placement=None
+) -> TrainResult:
+    """Train `params` (masked by `mask`, None = dense) for config.n_steps steps, then evaluate frozen.
+
+    Returns a TrainResult whose params are masked (pruned weights exactly 0). The reported energy is
+    the mean of `config.n_eval_steps` frozen-parameter evaluation steps (exact value in exact mode).
+    placement: optional device layout with methods replicate(tree), chain(ChainState), basis(arrays)
+    (see `lthbench.vmc.sharding`); None keeps JAX's default single-device placement.
+    """
+    inputs = loop_inputs(system, ansatz, params, mask, config, key, placement)
+    progs, run_steps, mask, basis, state = (inputs[k] for k in ("progs", "run_steps", "mask", "basis", "state"))
+    k_train, k_eval = inputs["k_train"], inputs["k_eval"]
 
     def run_call(call, active):
         out = run_steps(

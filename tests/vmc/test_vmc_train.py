@@ -1,5 +1,7 @@
 """Monte Carlo against exact mode, masked training, divergence, compile reuse."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,12 +12,37 @@ from lthbench.nets import make_ansatz
 from lthbench.systems import tfim, toric
 from lthbench.vmc import TrainConfig, evaluate, fidelity, train
 from lthbench.vmc.config import static_of
-from lthbench.vmc.programs import programs
+from lthbench.vmc.programs import make_programs, programs
 from lthbench.vmc.qgt import alive_cap
+from lthbench.vmc.trainer import precompile_steps, with_alive_cap
 
 
 def _scaled(ansatz, seed, scale):
     return jax.tree_util.tree_map(lambda x: x * scale, ansatz.init(jax.random.key(seed)))
+
+
+def test_precompiled_steps_serve_train_and_change_nothing():
+    """precompile_steps fills the cache train reads (no new compilation of the masked program after it,
+    also when it ran in another thread) and the trained numbers are bit-identical to a cold run."""
+    system = tfim((3, 3), 1.0)
+    ansatz = make_ansatz("ffnn", system, alpha=2)
+    params = ansatz.init(jax.random.key(1))
+    cfg = TrainConfig(n_steps=30, n_samples=64, n_eval_steps=2)
+    mask = full_mask(params)
+    mask["ffnn"]["w"] = mask["ffnn"]["w"] * (jax.random.uniform(jax.random.key(2), mask["ffnn"]["w"].shape) < 0.3)
+    cold = train(system, ansatz, params, mask, cfg, jax.random.key(3))
+    jax.clear_caches()
+    make_programs.cache_clear()
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(precompile_steps, system, ansatz, params, [mask, mask], cfg, jax.random.key(9)).result() == 1
+    st = with_alive_cap(static_of(system, cfg), cfg, [mask])
+    run_steps = programs(system, ansatz, st)["run_steps"]
+    assert st.alive_cap > 0 and run_steps._cache_size() == 1
+    warm = train(system, ansatz, params, mask, cfg, jax.random.key(3))
+    assert run_steps._cache_size() == 1
+    assert warm.energy == cold.energy and np.array_equal(warm.energy_history, cold.energy_history)
+    for a, b in zip(jax.tree_util.tree_leaves(warm.params), jax.tree_util.tree_leaves(cold.params)):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.parametrize(
