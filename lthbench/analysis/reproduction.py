@@ -3,7 +3,8 @@
     python -m lthbench.analysis.reproduction [--dir DIR] [--write docs/reproduction.md | --check docs/reproduction.md]
 
 DIR defaults to the shipped baselines (`lthbench.experiment.baselines.BASELINE_DIR`). For every `*.nc` in DIR
-(sorted by name) the claims (`lthbench.analysis.claims`) become a Markdown table; the tables replace the text
+(sorted by name) the claims (`lthbench.analysis.claims`) become a Markdown table, and the claims that compare
+tasks (`scan_claims`: collapse across alpha, trend with L) over all of them one more; the tables replace the text
 between the GENERATED markers of the document (`--write`), or are compared with it (`--check`: exit 1
 and a unified diff on a difference). Output is deterministic (fixed bootstrap seeds, fixed number
 formats), so a check fails only when the data or the analysis changed.
@@ -18,10 +19,11 @@ from pathlib import Path
 
 from ..errors import LthbenchError
 from ..experiment.baselines import BASELINE_DIR
-from .claims import claims_markdown, compute_claims
+from .claims import claims_markdown, scan_claims, task_claims
 
 BEGIN = "<!-- BEGIN GENERATED: python -m lthbench.analysis.reproduction --write docs/reproduction.md -->"
 END = "<!-- END GENERATED -->"
+ACROSS = "Across the datasets (Fig 2: collapse across alpha; Fig 3: trend with L)"
 EMPTY = "_No datasets in {dir}: nothing generated yet (the baselines have not been run)._"
 
 
@@ -38,9 +40,14 @@ def generate(directory, *, label=None) -> str:
     shown = label or str(directory)
     if not paths:
         return EMPTY.format(dir=shown)
-    parts = []
+    parts, summaries = [], {}
     for path in paths:
-        parts.append(f"#### `{path.name}`\n\n{claims_markdown(compute_claims(path))}\n")
+        claims, summary = task_claims(path)
+        summaries.update(summary)
+        parts.append(f"#### `{path.name}`\n\n{claims_markdown(claims + scan_claims(summary))}\n")
+    across = scan_claims(summaries)
+    if across:
+        parts.append(f"#### {ACROSS}\n\n{claims_markdown(across)}\n")
     return "\n".join(parts).rstrip("\n")
 
 

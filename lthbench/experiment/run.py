@@ -75,11 +75,13 @@ def run_protocol(
     cells = chain.plan()
     bar = progress_bar(task, store, cells, progress, f"{task.id} {state.label} s{chain.seed}")
     memo: dict = {}
-    with compiling_ahead(state, [c for c in cells if not store.has(c.key)]):
+    with compiling_ahead(state, [c for c in cells if not store.has(c.key)]) as start_ahead:
         for cell in cells:
             control, rnd = cell.key.control, cell.key.round
-            if state.compute(control, rnd, memo) and progress:
-                bar.update(cell_steps(task, control, rnd))
+            if state.compute(control, rnd, memo):
+                start_ahead()
+                if progress:
+                    bar.update(cell_steps(task, control, rnd))
             if progress and control == "imp":
                 rec = store.read_record(cell.key)
                 bar.set_postfix(n=rec["n_alive"], rel_err=f"{rec['rel_error']:.2e}")
@@ -90,22 +92,28 @@ def run_protocol(
 
 @contextlib.contextmanager
 def compiling_ahead(state: ChainState, cells: list[PlannedCell]):
-    """While the body runs, compile the step programs of `cells`' pruned rounds, in round order, in one
-    background thread (`ChainState.precompile`). A chain is sequential and compiling a program is a
-    large part of a short cell; on a multi-core machine it overlaps the previous cells' training. The
-    compiled programs are those `train` would compile itself, so no number changes. On exit the rounds
-    not yet started are dropped and the one in progress is waited for."""
+    """Yields `start()`: from its first call on, the step programs of `cells`' pruned rounds compile, in
+    round order, in one background thread (`ChainState.precompile`). A chain is sequential and
+    compiling a program is a large part of a short cell; on a multi-core machine it overlaps the
+    following cells' training. The caller starts it after its first cell, whose programs that cell
+    has just compiled itself (started earlier, the thread would compile the same program twice at
+    once). The compiled programs are those `train` would compile, so no number changes. On exit the
+    rounds not yet started are dropped and the one in progress is waited for."""
     rounds = sorted({c.key.round for c in cells} - {0})
-    if not rounds:
-        yield
-        return
-    pool = ThreadPoolExecutor(1, thread_name_prefix="lthbench-precompile")
-    for rnd in rounds:
-        pool.submit(state.precompile, [rnd])
+    pool = ThreadPoolExecutor(1, thread_name_prefix="lthbench-precompile") if rounds else None
+
+    def start() -> None:
+        nonlocal rounds
+        if pool is not None:
+            for rnd in rounds:
+                pool.submit(state.precompile, [rnd])
+        rounds = []
+
     try:
-        yield
+        yield start
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def progress_bar(task, store, cells: list[PlannedCell], enabled: bool, desc: str):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from analysis_synth import curve_records, dataset, n_schedule
 
+from lthbench.analysis.reproduction import generate
 from lthbench.analysis.claims import (
     claims_markdown,
     compute_claims,
@@ -234,3 +235,28 @@ def test_claims_cli(tmp_path, capsys):
     (tmp_path / "junk.nc").write_text("x")
     assert main(["claims", str(tmp_path / "junk.nc")]) == 2
     assert main(["claims", str(tmp_path / "missing.nc")]) == 2
+
+
+def test_collapse_across_alpha_is_computed_across_files(tmp_path, capsys):
+    """Fig 2's collapse compares widths that ship as separate files: `lthbench claims a.nc b.nc` and the
+    reproduction generator compute it across them (same boundaries -> collapse; moved n1 -> none)."""
+    paths = {}
+    for alpha, x1 in ((2.5, 2.0), (5.0, 2.0), (8.0, 1.4)):
+        paths[alpha] = tmp_path / f"a{alpha:g}.nc"
+        dataset(
+            _synthetic_run(task=f"tfim2d-4x4-k3.04438-ffnn-a{alpha:g}", x1=x1, controls=False),
+            paths[alpha],
+        )
+    assert main(["claims", str(paths[2.5])]) == 0
+    assert "collapse across alpha" not in capsys.readouterr().out
+    assert main(["claims", str(paths[2.5]), str(paths[5.0]), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    row = [line for line in out.splitlines() if "collapse across alpha (n1)" in line]
+    assert len(row) == 1 and "| collapse (CIs overlap) (" in row[0], row
+    assert main(["claims", str(paths[2.5]), str(paths[8.0]), "--markdown"]) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if "collapse across alpha (n1)" in line]
+    assert len(row) == 1 and "| no collapse (" in row[0], row
+    assert main(["claims", str(paths[2.5]), str(tmp_path / "missing.nc")]) == 2
+    assert capsys.readouterr().out == ""  # the missing file was found before any claim was computed
+    text = generate(tmp_path)
+    assert "#### Across the datasets" in text and text.count("collapse across alpha (n1)") == 1

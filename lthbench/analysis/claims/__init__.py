@@ -54,11 +54,21 @@ __all__ = [
     "largest_jump",
     "odd_parity_filters",
     "region_boundaries",
+    "scan_claims",
+    "task_claims",
 ]
 
 
 def compute_claims(results, *, methods=None) -> list[Claim]:
-    """Every claim for every (task, method) in `results` (a path, or a dataset with no artifacts)."""
+    """Every claim for every (task, method) in `results` (a path, or a dataset with no artifacts),
+    then the claims across its tasks (`scan_claims`: collapse across alpha, trends with L)."""
+    claims, summaries = task_claims(results, methods=methods)
+    return claims + scan_claims(summaries)
+
+
+def task_claims(results, *, methods=None) -> tuple[list[Claim], dict]:
+    """(the per-(task, method) claims of `results`, their summaries {(task, method): dict}): the
+    summaries of several results files, merged, are what `scan_claims` compares across tasks."""
     with warnings.catch_warnings():  # all-NaN rounds (controls, fidelity at round 0) are expected
         warnings.simplefilter("ignore", RuntimeWarning)
         return _compute_claims(results, methods)
@@ -89,7 +99,7 @@ def _task_claims(ds, task, method, c, store) -> tuple[list[Claim], dict]:
     return out, summary
 
 
-def _compute_claims(results, methods) -> list[Claim]:
+def _compute_claims(results, methods) -> tuple[list[Claim], dict]:
     ds = load_results(results)
     store = None
     if not hasattr(results, "data_vars"):
@@ -116,5 +126,4 @@ def _compute_claims(results, methods) -> list[Claim]:
                 continue
             claims, per_task[(task, method)] = _task_claims(ds, task, method, c, store)
             out += claims
-    out += scan_claims(per_task)
-    return out
+    return out, per_task
