@@ -174,7 +174,7 @@ class _Run:
         def on_sweep(eng) -> None:
             stats = eng.sweep_stats
             now = time.perf_counter() - t0 + stage_before
-            eta = eta_seconds(self.schedule, self.stages, chi, now)
+            eta = eta_seconds(self.schedule, self.stages, chi, now, sweeps_before + int(eng.sweeps))
             _status(
                 f"dmrg {self.system.id}: chi={chi} sweep {eng.sweeps} E={stats['E'][-1]:.13f} "
                 f"dE={stats['Delta_E'][-1]:.2e} trunc={stats['max_trunc_err'][-1]:.2e} "

@@ -145,6 +145,11 @@ def test_eta_model():
     flat = [dmrg_fit.Stage(chi=c, energy=0.0, trunc_err=0.0, variance=0.0, sweeps=1, wall_time_s=5.0) for c in (32, 64)]
     assert dmrg_fit.eta_seconds((32, 64, 128), flat, None, 0.0) == pytest.approx(6 * 10.0)  # p clipped to 1
     assert np.isnan(dmrg_fit.eta_seconds((32, 64), stages[:1], 64, 0.0))
+    # the running stage's own rate, when slower than modelled: 2 sweeps in 200 s at chi 128 -> 100 s a
+    # sweep (modelled 32), 4 more sweeps of it, then 6 sweeps at chi 256 at 100 * 2^2
+    assert dmrg_fit.eta_seconds((32, 64, 128, 256), stages, 128, 200.0, 2) == pytest.approx(4 * 100 + 6 * 400)
+    # faster than modelled: the model stands, the sweeps done are taken off
+    assert dmrg_fit.eta_seconds((32, 64, 128, 256), stages, 128, 20.0, 2) == pytest.approx(4 * 32 + 6 * 128)
 
 
 def test_regenerate_dmrg_row_merges_into_the_table(tmp_path, capsys):
