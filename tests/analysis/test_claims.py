@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from analysis_synth import curve_records, dataset, n_schedule
 
-from lthbench.analysis.reproduction import generate
 from lthbench.analysis.claims import (
     claims_markdown,
     compute_claims,
@@ -19,6 +18,7 @@ from lthbench.analysis.claims import (
     largest_jump,
     odd_parity_filters,
 )
+from lthbench.analysis.reproduction import generate
 from lthbench.cli import main
 from lthbench.systems.lattice import torus_plaquettes
 
