@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import LthbenchError
-from .claims import compute_claims, format_claims, region_boundaries
+from .claims import format_claims, region_boundaries, scan_claims, task_claims
 from .curves import methods_with
 from .datasets import load_many
 from .figures import error_figure, observables_figure, scan_figure, scan_groups, slug
@@ -87,9 +87,14 @@ def make_report(results, out_dir, *, tasks=None, methods=None, claims: bool = Tr
     if not written:
         raise LthbenchError("no finished cells to plot in " + ", ".join(map(str, sources)))
     if claims:
-        text = []
+        text, summaries = [], {}
         for src in sources:
-            text.append(f"# {src if isinstance(src, str) else 'dataset'}\n{format_claims(compute_claims(src))}\n")
+            found, summary = task_claims(src)
+            summaries.update(summary)
+            found += scan_claims(summary)
+            text.append(f"# {src if isinstance(src, str) else 'dataset'}\n{format_claims(found)}\n")
+        if len(sources) > 1 and (across := scan_claims(summaries)):
+            text.append(f"# across the {len(sources)} files\n{format_claims(across)}\n")
         path = out_dir / "claims.txt"
         path.write_text("\n".join(text))
         written.append(path)

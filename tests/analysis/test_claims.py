@@ -260,3 +260,6 @@ def test_collapse_across_alpha_is_computed_across_files(tmp_path, capsys):
     assert capsys.readouterr().out == ""  # the missing file was found before any claim was computed
     text = generate(tmp_path)
     assert "#### Across the datasets" in text and text.count("collapse across alpha (n1)") == 1
+    assert main(["report", str(paths[2.5]), str(paths[5.0]), "--out", str(tmp_path / "rep")]) == 0
+    report = (tmp_path / "rep" / "claims.txt").read_text()
+    assert "# across the 2 files" in report and "collapse (CIs overlap)" in report.split("# across the 2 files")[1]
