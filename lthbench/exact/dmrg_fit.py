@@ -147,14 +147,12 @@ def eta_seconds(schedule, stages, current_chi, current_elapsed, current_sweeps: 
             continue
         n_sweeps = FINAL_SWEEPS_GUESS if chi in schedule[-2:] else WARMUP_SWEEPS + 1
         per_sweep = t1 * (chi / c1) ** power
-        if chi == current_chi:
-            total += (
-                max(n_sweeps - current_sweeps, 1) * per_sweep
-                if current_sweeps
-                else n_sweeps * per_sweep - current_elapsed
-            )
-        else:
+        if chi != current_chi:
             total += n_sweeps * per_sweep
+        elif current_sweeps:
+            total += max(n_sweeps - current_sweeps, 1) * per_sweep
+        else:
+            total += n_sweeps * per_sweep - current_elapsed
     return max(total, 0.0)
 
 

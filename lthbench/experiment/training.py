@@ -4,7 +4,6 @@ cell needs goes through these functions (tests patch them to count or forbid tra
 from __future__ import annotations
 
 from .. import vmc
-from ..vmc.trainer import precompile_steps
 
 
 def train(task, system, ansatz, params, mask, n_steps: int, key):
@@ -13,8 +12,8 @@ def train(task, system, ansatz, params, mask, n_steps: int, key):
 
 
 def precompile(task, system, ansatz, params, masks, key) -> int:
-    """Compile the step programs `train` will run for each of `masks` (`lthbench.vmc.trainer.precompile_steps`)."""
-    return precompile_steps(system, ansatz, params, masks, task.train_config(0), key)
+    """Compile the step programs `train` will run for each of `masks` (`lthbench.vmc.precompile_steps`)."""
+    return vmc.precompile_steps(system, ansatz, params, masks, task.train_config(0), key)
 
 
 def params_after(task, system, ansatz, params_init, mask, step: int, key):

@@ -8,6 +8,7 @@ Public API (see docs/CONTRACTS.md):
   ground_space_weight(system, ansatz, params, ground_vectors) -> float
   exact_vector(system, ansatz, params) -> np.ndarray (normalised psi in basis-code order)
   energy_gradient(system, ansatz, params, mask, config, key) -> (energy, grad pytree)
+  precompile_steps(system, ansatz, params, masks, config, key) -> int (train's step programs, ahead)
   sr(shift, solver=...), keep_pruned(): optax transformations (`lthbench.vmc.sr`)
 
 Modules: config (TrainConfig, results), sampler (Metropolis moves), estimate (local energies, chain
@@ -25,7 +26,7 @@ from .sr import keep_pruned, sr
 
 if TYPE_CHECKING:  # for readers and type checkers; at run time these load on first use (below)
     from .observables import evaluate, exact_vector, fidelity, ground_space_weight
-    from .trainer import energy_gradient, train
+    from .trainer import energy_gradient, precompile_steps, train
 
 # The trainer is loaded on first use (PEP 562), so that `import lthbench.vmc.sr` (the optax
 # transformation) and `lthbench.vmc.config` do not load it.
@@ -35,6 +36,7 @@ _LAZY = {
     "fidelity": "observables",
     "ground_space_weight": "observables",
     "energy_gradient": "trainer",
+    "precompile_steps": "trainer",
     "train": "trainer",
 }
 
@@ -55,6 +57,7 @@ __all__ = [
     "fidelity",
     "ground_space_weight",
     "keep_pruned",
+    "precompile_steps",
     "sr",
     "train",
 ]
