@@ -90,7 +90,7 @@ def toric_store(path):
             if rnd < rounds:  # earlier rounds: some extra alive weights
                 extra = np.flatnonzero(final.ravel() == 0)[: n - alive_final]
                 w.ravel()[extra] = rng.normal(0, 0.01, extra.size)
-            rec = curve_records(lambda *a: err, task="toric-3-ffnn-a8", seeds=(seed,), rounds=[0], n0=n0,
+            rec = curve_records(lambda *a, err=err: err, task="toric-3-ffnn-a8", seeds=(seed,), rounds=[0], n0=n0,
                                 n_rounds=0, sigma_rel=1e-5)[0]
             rec.update(round=rnd, n_alive=float(n), density=n / n0, rho=n / 18)
             arts = {"params": {"ffnn/~/linear": {"w": w}}, "mask": {"ffnn/~/linear": {"w": (w != 0).astype(float)}}}
