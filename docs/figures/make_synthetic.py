@@ -44,18 +44,31 @@ def tfim_curve(L, method, *, worse=1.0, diverged=(), seeds=(0, 1, 2), rng_seed=0
     def fid(n, seed, rnd):
         rho = n / n_spins
         dip = 0.4 + 0.15 * (6 - L) if 4.0 > rho >= 3.4 else 0.995 - 0.003 * seed
-        return {"fidelity_prev": None if rnd == 0 else dip, "m_x": 0.9 - 0.02 * math.log(1 + rho),
-                "m_z": 0.02 * (seed - 1), "fidelity_exact": math.exp(-5 * err(n, seed, rnd))}
+        return {
+            "fidelity_prev": None if rnd == 0 else dip,
+            "m_x": 0.9 - 0.02 * math.log(1 + rho),
+            "m_z": 0.02 * (seed - 1),
+            "fidelity_exact": math.exp(-5 * err(n, seed, rnd)),
+        }
 
-    kw = dict(task=task, n0=8 * n_spins**2, n_rounds=64 if L == 4 else 70, e_ref=e_ref, n_spins=n_spins,
-              seeds=seeds, sigma_rel=3e-5, extra=fid)
+    kw = dict(
+        task=task,
+        n0=8 * n_spins**2,
+        n_rounds=64 if L == 4 else 70,
+        e_ref=e_ref,
+        n_spins=n_spins,
+        seeds=seeds,
+        sigma_rel=3e-5,
+        extra=fid,
+    )
     recs = curve_records(err, method=method, diverged=diverged, **kw)
     rounds = list(range(0, kw["n_rounds"] + 1, 6))
     kw["extra"] = lambda n, s, r: dict(fid(n, s, r), fidelity_prev=None)  # controls: no previous round
     recs += curve_records(err, method=method, control="ticket", rounds=rounds, **kw)
     recs += curve_records(lambda n, s, r: 1.1 * err(n, s, r), method=method, control="reinit", rounds=rounds, **kw)
-    recs += curve_records(lambda n, s, r: min(12 * err(n, s, r), eps), method=method, control="random-mask",
-                          rounds=rounds, **kw)
+    recs += curve_records(
+        lambda n, s, r: min(12 * err(n, s, r), eps), method=method, control="random-mask", rounds=rounds, **kw
+    )
     return recs
 
 
@@ -90,8 +103,15 @@ def toric_store(path):
             if rnd < rounds:  # earlier rounds: some extra alive weights
                 extra = np.flatnonzero(final.ravel() == 0)[: n - alive_final]
                 w.ravel()[extra] = rng.normal(0, 0.01, extra.size)
-            rec = curve_records(lambda *a, err=err: err, task="toric-3-ffnn-a8", seeds=(seed,), rounds=[0], n0=n0,
-                                n_rounds=0, sigma_rel=1e-5)[0]
+            rec = curve_records(
+                lambda *a, err=err: err,
+                task="toric-3-ffnn-a8",
+                seeds=(seed,),
+                rounds=[0],
+                n0=n0,
+                n_rounds=0,
+                sigma_rel=1e-5,
+            )[0]
             rec.update(round=rnd, n_alive=float(n), density=n / n0, rho=n / 18)
             arts = {"params": {"ffnn/~/linear": {"w": w}}, "mask": {"ffnn/~/linear": {"w": (w != 0).astype(float)}}}
             store.write(CellKey.from_record(rec), rec, arts)
@@ -102,8 +122,10 @@ def main(out):
     out = Path(out)
     out.mkdir(exist_ok=True)
     dataset(tfim_curve(4, "magnitude/imp-wr/rewind=trained"), out / "tfim4-magnitude.nc")
-    dataset(tfim_curve(4, "mine[k=1]/imp-wr/rewind=trained", worse=3.0, diverged={(40, 2)}, rng_seed=1),
-            out / "tfim4-mine.nc")
+    dataset(
+        tfim_curve(4, "mine[k=1]/imp-wr/rewind=trained", worse=3.0, diverged={(40, 2)}, rng_seed=1),
+        out / "tfim4-mine.nc",
+    )
     recs = []
     for L in (4, 5, 6):
         recs += [r for r in tfim_curve(L, "magnitude/imp-wr/rewind=trained", rng_seed=L) if r["control"] == "imp"]
