@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import LthbenchError
 from ..systems import PauliStringHamiltonian
 from .dmrg_checkpoint import load_checkpoint, save_checkpoint
-from .dmrg_fit import WARMUP_SWEEPS, DMRGResult, Stage, eta_seconds, extrapolate
+from .dmrg_fit import WARMUP_SWEEPS, DMRGResult, Stage, eta_seconds, extrapolate, sweeps_to_converge
 
 TENPY_PIN = "physics-tenpy==1.1.1"
 STAGE_E_TOL = 1e-11  # a final stage is converged when a sweep changes E by less than this per spin
@@ -168,15 +168,20 @@ class _Run:
             state["elapsed"] = self.elapsed()
             save_checkpoint(self.ckpt_path, state)
 
-    def sweep_callback(self, chi: int, t0: float, stage_before: float, sweeps_before: int):
-        """The engine's per-sweep hook: one status line with an ETA, then a checkpoint."""
+    def sweep_callback(self, chi: int, t0: float, stage_before: float, sweeps_before: int, options: dict):
+        """The engine's per-sweep hook: one status line with an ETA, then a checkpoint. A final stage
+        (min_sweeps > 1) estimates its own remaining sweeps from its |dE| decay."""
 
         def on_sweep(eng) -> None:
             stats = eng.sweep_stats
             now = time.perf_counter() - t0 + stage_before
-            eta = eta_seconds(self.schedule, self.stages, chi, now, sweeps_before + int(eng.sweeps))
+            left = None
+            if options["min_sweeps"] > 1:
+                cap = options["max_sweeps"] - int(eng.sweeps)
+                left = sweeps_to_converge(stats["Delta_E"], options["max_E_err"], cap) if cap > 0 else 0
+            eta = eta_seconds(self.schedule, self.stages, chi, now, sweeps_before + int(eng.sweeps), left)
             _status(
-                f"dmrg {self.system.id}: chi={chi} sweep {eng.sweeps} E={stats['E'][-1]:.13f} "
+                f"dmrg {self.system.id}: chi={chi} sweep {sweeps_before + int(eng.sweeps)} E={stats['E'][-1]:.13f} "
                 f"dE={stats['Delta_E'][-1]:.2e} trunc={stats['max_trunc_err'][-1]:.2e} "
                 f"stage {now:.0f} s" + (f", ETA rest of schedule ~{eta / 60:.1f} min" if math.isfinite(eta) else ""),
                 self.progress,
@@ -194,9 +199,11 @@ class _Run:
         stage_before = float(resume.get("stage_elapsed", 0.0)) if resume and resumed else 0.0
         sweeps_before = int(resume.get("stage_sweeps", 0)) if resume and resumed else 0
         final = chi in self.schedule[-2:]  # the two stages the extrapolation uses are converged fully
-        options = _stage_options(chi, final, self.system.n_spins, max_sweeps, e_tol)
+        # a resumed stage has spent sweeps_before of its budget (at least one more sweep rebuilds the
+        # engine's statistics)
+        options = _stage_options(chi, final, self.system.n_spins, max(1, max_sweeps - sweeps_before), e_tol)
         engine = TwoSiteDMRGEngine(psi, self.model, options)
-        on_sweep = self.sweep_callback(chi, t0, stage_before, sweeps_before)
+        on_sweep = self.sweep_callback(chi, t0, stage_before, sweeps_before, options)
         engine.checkpoint.connect(on_sweep)
         engine.run()
         on_sweep(engine)

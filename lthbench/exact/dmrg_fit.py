@@ -120,7 +120,21 @@ def extrapolate(trunc_errs, energies, variances=None, delta_es=None) -> dict:
 FINAL_SWEEPS_GUESS = 6  # sweeps a converged stage takes, for the ETA before one has finished
 
 
-def eta_seconds(schedule, stages, current_chi, current_elapsed, current_sweeps: int = 0) -> float:
+def sweeps_to_converge(delta_es, stop: float, cap: int) -> int:
+    """Sweeps a final stage still needs, from its |dE| per sweep so far (geometric decay through the
+    last two, ratio clipped to [0.05, 0.95]) until |dE| < stop; at least 1, at most cap (its budget)."""
+    d = [abs(float(x)) for x in delta_es if math.isfinite(float(x)) and float(x) != 0.0]
+    if len(d) < 2 or not stop > 0:
+        return max(cap, 1)
+    if d[-1] < stop:
+        return 1
+    ratio = min(max(d[-1] / d[-2], 0.05), 0.95)
+    return max(1, min(cap, math.ceil(math.log(stop / d[-1]) / math.log(ratio))))
+
+
+def eta_seconds(
+    schedule, stages, current_chi, current_elapsed, current_sweeps: int = 0, current_left: int | None = None
+) -> float:
     """Seconds left in the schedule (NaN until two stages have finished).
 
     Model: seconds per sweep t(chi) = A chi^p through the last two finished stages, p clipped to
@@ -131,7 +145,8 @@ def eta_seconds(schedule, stages, current_chi, current_elapsed, current_sweeps: 
     finished `current_sweeps` sweeps, its own rate (current_elapsed / current_sweeps) replaces the
     model where it is slower (the first sweeps at a new chi grow the bonds and cost the most; 9 x 9
     chi 256 -> 512 took 549 s for its first sweep against 134 s modelled), for this stage and, scaled
-    by chi^p, for the stages after it; the running stage counts at least one more sweep.
+    by chi^p, for the stages after it; the running stage counts at least one more sweep, or
+    `current_left` sweeps when given (a final stage's own estimate, `sweeps_to_converge`).
     """
     if len(stages) < 2:
         return float("nan")
@@ -149,6 +164,8 @@ def eta_seconds(schedule, stages, current_chi, current_elapsed, current_sweeps: 
         per_sweep = t1 * (chi / c1) ** power
         if chi != current_chi:
             total += n_sweeps * per_sweep
+        elif current_left is not None:
+            total += max(current_left, 1) * per_sweep
         elif current_sweeps:
             total += max(n_sweeps - current_sweeps, 1) * per_sweep
         else:

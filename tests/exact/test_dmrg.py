@@ -134,6 +134,24 @@ def test_checkpoint_resumes_a_killed_run(tmp_path):
         dmrg.run_dmrg(system, (2, 8), checkpoint=ckpt, progress=None)
 
 
+def test_a_resumed_stage_keeps_its_sweep_budget(tmp_path):
+    """Killed after one sweep of its last stage, the resumed stage sweeps as often in all as it does
+    unkilled, not max_sweeps more (e_tol 1e-30: the stages never converge, so each runs its whole
+    budget)."""
+    system = system_from_id("tfim2d-3x3-obc-k2")
+    ckpt = tmp_path / "run.pkl"
+    opts = dict(max_sweeps=3, e_tol=1e-30, variance="last")
+    whole = [s.sweeps for s in dmrg.run_dmrg(system, (4, 8), progress=None, **opts).stages]
+    with pytest.raises(KeyboardInterrupt):
+        dmrg.run_dmrg(system, (4, 8), checkpoint=ckpt, progress=_InterruptAfter(6), **opts)
+    state = dmrg_checkpoint.load_checkpoint(ckpt)
+    assert (state["chi"], state["stage_sweeps"]) == (8, 1)
+    log = io.StringIO()
+    resumed = dmrg.run_dmrg(system, (4, 8), checkpoint=ckpt, progress=log, **opts)
+    assert [s.sweeps for s in resumed.stages] == whole and whole[1] >= 3
+    assert f"chi=8 sweep {whole[1]} " in log.getvalue() and f"chi=8 sweep {whole[1] + 1} " not in log.getvalue()
+
+
 def test_eta_model():
     """Seconds per sweep t = A chi^p through the last two stages (p in [1, 3]), times the sweeps expected."""
     stages = [
@@ -150,6 +168,14 @@ def test_eta_model():
     assert dmrg_fit.eta_seconds((32, 64, 128, 256), stages, 128, 200.0, 2) == pytest.approx(4 * 100 + 6 * 400)
     # faster than modelled: the model stands, the sweeps done are taken off
     assert dmrg_fit.eta_seconds((32, 64, 128, 256), stages, 128, 20.0, 2) == pytest.approx(4 * 32 + 6 * 128)
+    # past the guess (12 sweeps done of the last stage), its own remaining-sweeps estimate counts:
+    # |dE| 1e-7 -> 5e-8 (ratio 1/2) reaches 1e-9 in ceil(log2(50)) = 6 sweeps, at the model's 32 s
+    left = dmrg_fit.sweeps_to_converge([np.nan, 2e-6, 1e-7, 5e-8], 1e-9, cap=20)
+    assert left == 6
+    assert dmrg_fit.eta_seconds((32, 64, 128), stages, 128, 12 * 30.0, 12, left) == pytest.approx(6 * 32)
+    assert dmrg_fit.sweeps_to_converge([1e-7, 5e-8], 1e-9, cap=3) == 3  # the stage's budget caps it
+    assert dmrg_fit.sweeps_to_converge([1e-7, 5e-10], 1e-9, cap=3) == 1  # converged: this sweep ends it
+    assert dmrg_fit.sweeps_to_converge([1e-7], 1e-9, cap=4) == 4  # no decay seen yet: the budget
 
 
 def test_regenerate_dmrg_row_merges_into_the_table(tmp_path, capsys):
