@@ -1,6 +1,7 @@
 """Training accuracy with the CG SR solver against the Cholesky solver (issue #13): paired runs.
 
     nice -n 10 .venv/bin/python benchmarks/cg_accuracy.py [--steps 1000] [--seeds 0,1,2] [--json out.json]
+        [--figure out.png]
 
 For each task (TFIM 4 x 4 kappa_c FFNN alpha 5; toric code 3 x 3 FFNN alpha 8 with star flips 0.5) and
 seed, the same net is trained twice with the same keys, once with `sr_solver='cholesky'` and once with
@@ -19,6 +20,7 @@ import os
 from pathlib import Path
 
 import jax
+import matplotlib
 import numpy as np
 
 import lthbench  # noqa: F401  (x64)
@@ -82,12 +84,42 @@ def run_all(n_steps: int, seeds, cg_tol: float, cache: Path | None) -> dict:
     return out
 
 
+def draw(out: dict, n_steps: int, path: Path) -> None:
+    """One panel per task: each seed's exact relative error after training with either solver (the
+    pair joined by a line), titled with mean dE +- sigma and whether it lies within 2 sigma."""
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(out), figsize=(5.2 * len(out), 4.0), squeeze=False)
+    for ax, (task, r) in zip(axes[0], out.items()):
+        seeds = np.arange(len(r["rel_cholesky"]))
+        for i in seeds:
+            ax.plot([0, 1], [r["rel_cholesky"][i], r["rel_cg"][i]], "-o", color=f"C{i}", label=f"seed {i}")
+        ax.set_xticks([0, 1], ["Cholesky", "CG (tol 1e-5)"])
+        ax.set_xlim(-0.4, 1.4)
+        ax.set_yscale("log")
+        both = r["rel_cholesky"] + r["rel_cg"]
+        ax.set_ylim(min(both) / 3, max(both) * 3)  # a fixed factor around the data: no zoom into noise
+        ax.set_ylabel("exact relative error |E - E_0| / |E_0|")
+        verdict = "within 2 sigma" if r["agree"] else "NOT within 2 sigma"
+        ax.set_title(
+            f"{task}, {n_steps} steps\nmean dE = {r['mean_dE']:.1e} +- {r['sigma']:.1e}: {verdict}", fontsize=9
+        )
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.suptitle("SR solver: CG against Cholesky, paired runs (same init and training keys)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--cg-tol", type=float, default=1e-5)
     p.add_argument("--json", default=None, help="cache / results file (resumable)")
+    p.add_argument("--figure", default=None, help="draw the pairs into this PNG")
     args = p.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
     out = run_all(args.steps, seeds, args.cg_tol, Path(args.json) if args.json else None)
@@ -104,6 +136,9 @@ def main(argv=None) -> int:
             f"| {task} | {fmt(r['rel_cholesky'])} | {fmt(r['rel_cg'])} | {fmt(r['dE'])} | "
             f"{r['mean_dE']:.2e} +- {r['sigma']:.1e} | {'yes' if r['agree'] else 'NO'} |"
         )
+    if args.figure:
+        draw(out, args.steps, Path(args.figure))
+        print(f"wrote {args.figure}")
     return 0
 
 
