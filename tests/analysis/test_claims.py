@@ -17,8 +17,11 @@ from lthbench.analysis.claims import (
     format_claims,
     largest_jump,
     odd_parity_filters,
+    scan_claims,
 )
+from lthbench.analysis.claims.scans import widened_to_grid
 from lthbench.analysis.reproduction import generate
+from lthbench.analysis.task_params import task_parameters
 from lthbench.cli import main
 from lthbench.systems.lattice import torus_plaquettes
 
@@ -252,7 +255,7 @@ def test_collapse_across_alpha_is_computed_across_files(tmp_path, capsys):
     assert main(["claims", str(paths[2.5]), str(paths[5.0]), "--markdown"]) == 0
     out = capsys.readouterr().out
     row = [line for line in out.splitlines() if "collapse across alpha (n1)" in line]
-    assert len(row) == 1 and "| collapse (CIs overlap) (" in row[0], row
+    assert len(row) == 1 and "| collapse (CIs overlap; " in row[0], row
     assert main(["claims", str(paths[2.5]), str(paths[8.0]), "--markdown"]) == 0
     row = [line for line in capsys.readouterr().out.splitlines() if "collapse across alpha (n1)" in line]
     assert len(row) == 1 and "| no collapse (" in row[0], row
@@ -262,4 +265,38 @@ def test_collapse_across_alpha_is_computed_across_files(tmp_path, capsys):
     assert "#### Across the datasets" in text and text.count("collapse across alpha (n1)") == 1
     assert main(["report", str(paths[2.5]), str(paths[5.0]), "--out", str(tmp_path / "rep")]) == 0
     report = (tmp_path / "rep" / "claims.txt").read_text()
-    assert "# across the 2 files" in report and "collapse (CIs overlap)" in report.split("# across the 2 files")[1]
+    assert "# across the 2 files" in report and "collapse (CIs overlap; " in report.split("# across the 2 files")[1]
+
+
+def test_collapse_widens_each_boundary_ci_by_one_round():
+    """A boundary sits on the rounds' alive counts, so CIs from 3 seeds landing on one round ([23, 26]
+    against [28, 32], the shipped kappa = 4 n1) overlap once each is widened to its neighbouring
+    rounds; boundaries several rounds apart still do not collapse."""
+    grid = [20.0, 23.0, 26.0, 30.0, 34.0]
+    assert widened_to_grid((23.0, 26.0), grid) == (20.0, 30.0)
+    assert widened_to_grid((20.0, 34.0), grid) == (20.0, 34.0)  # the grid's ends stay
+    assert widened_to_grid((23.0, 26.0), ()) == (23.0, 26.0)
+
+    def summary(task, n1_ci, grid):
+        return {
+            "params": task_parameters(task),
+            "bounds": (n1_ci[0], 60.0),
+            "bounds_ci": (n1_ci, (55.0, 62.0)),
+            "n_grid": grid,
+            "jump_rho": float("nan"),
+            "fid_min": float("nan"),
+        }
+
+    def n1_verdict(ci_a, grid_a, ci_b, grid_b):
+        per_task = {
+            ("tfim2d-4x4-k4-ffnn-a2.5-cpu", "m"): summary("tfim2d-4x4-k4-ffnn-a2.5-cpu", ci_a, grid_a),
+            ("tfim2d-4x4-k4-ffnn-a5-cpu", "m"): summary("tfim2d-4x4-k4-ffnn-a5-cpu", ci_b, grid_b),
+        }
+        (claim,) = [c for c in scan_claims(per_task) if c.claim == "collapse across alpha (n1)"]
+        return claim.verdict
+
+    grid_a, grid_b = [20.0, 23.0, 26.0, 30.0], [25.0, 28.0, 32.0, 36.0]
+    assert n1_verdict((23.0, 26.0), grid_a, (28.0, 32.0), grid_b).startswith("collapse")
+    assert n1_verdict((23.0, 26.0), [], (28.0, 32.0), []).startswith("no collapse")  # no grid: raw CIs
+    far_b = [60.0, 68.0, 77.0, 88.0]
+    assert n1_verdict((23.0, 26.0), grid_a, (68.0, 77.0), far_b).startswith("no collapse")

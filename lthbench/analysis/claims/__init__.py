@@ -25,6 +25,7 @@ One module per claim family: `matching` (Fig 1: matches dense, seeds), `regions`
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 
@@ -93,6 +94,7 @@ def _task_claims(ds, task, method, c, store) -> tuple[list[Claim], dict]:
         "bounds": bounds,
         "fit": fit,
         "bounds_ci": ((n1c.lo, n1c.hi), (n2c.lo, n2c.hi)),
+        "n_grid": sorted({float(n) for n in c.n_alive if math.isfinite(n)}),
         "jump_rho": trans[0].value,
         "fid_min": trans[1].value,
     }
