@@ -168,25 +168,26 @@ class _Run:
             state["elapsed"] = self.elapsed()
             save_checkpoint(self.ckpt_path, state)
 
-    def sweep_callback(self, chi: int, t0: float, stage_before: float, sweeps_before: int, options: dict):
+    def sweep_callback(self, chi: int, t0: float, stage_before: float, sweeps_before: int, final: bool, options: dict):
         """The engine's per-sweep hook: one status line with an ETA, then a checkpoint. A final stage
-        (min_sweeps > 1) estimates its own remaining sweeps from its |dE| decay."""
+        estimates its own remaining sweeps from its |dE| decay (`sweeps_to_converge`)."""
 
         def on_sweep(eng) -> None:
             stats = eng.sweep_stats
             now = time.perf_counter() - t0 + stage_before
+            done = sweeps_before + int(eng.sweeps)
             left = None
-            if options["min_sweeps"] > 1:
+            if final:
                 cap = options["max_sweeps"] - int(eng.sweeps)
                 left = sweeps_to_converge(stats["Delta_E"], options["max_E_err"], cap) if cap > 0 else 0
-            eta = eta_seconds(self.schedule, self.stages, chi, now, sweeps_before + int(eng.sweeps), left)
+            eta = eta_seconds(self.schedule, self.stages, chi, now, done, left)
             _status(
-                f"dmrg {self.system.id}: chi={chi} sweep {sweeps_before + int(eng.sweeps)} E={stats['E'][-1]:.13f} "
+                f"dmrg {self.system.id}: chi={chi} sweep {done} E={stats['E'][-1]:.13f} "
                 f"dE={stats['Delta_E'][-1]:.2e} trunc={stats['max_trunc_err'][-1]:.2e} "
                 f"stage {now:.0f} s" + (f", ETA rest of schedule ~{eta / 60:.1f} min" if math.isfinite(eta) else ""),
                 self.progress,
             )
-            self.save(chi, eng.psi, stage_elapsed=now, stage_sweeps=sweeps_before + int(eng.sweeps))
+            self.save(chi, eng.psi, stage_elapsed=now, stage_sweeps=done)
 
         return on_sweep
 
@@ -203,7 +204,7 @@ class _Run:
         # engine's statistics)
         options = _stage_options(chi, final, self.system.n_spins, max(1, max_sweeps - sweeps_before), e_tol)
         engine = TwoSiteDMRGEngine(psi, self.model, options)
-        on_sweep = self.sweep_callback(chi, t0, stage_before, sweeps_before, options)
+        on_sweep = self.sweep_callback(chi, t0, stage_before, sweeps_before, final, options)
         engine.checkpoint.connect(on_sweep)
         engine.run()
         on_sweep(engine)
