@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from ..errors import LthbenchError
-from .claims import format_claims, region_boundaries, scan_claims, task_claims
+from .claims import claims_of_files, format_claims, region_boundaries
 from .curves import methods_with
 from .datasets import load_many
 from .figures import error_figure, observables_figure, scan_figure, scan_groups, slug
@@ -87,13 +87,12 @@ def make_report(results, out_dir, *, tasks=None, methods=None, claims: bool = Tr
     if not written:
         raise LthbenchError("no finished cells to plot in " + ", ".join(map(str, sources)))
     if claims:
-        text, summaries = [], {}
-        for src in sources:
-            found, summary = task_claims(src)
-            summaries.update(summary)
-            found += scan_claims(summary)
-            text.append(f"# {src if isinstance(src, str) else 'dataset'}\n{format_claims(found)}\n")
-        if len(sources) > 1 and (across := scan_claims(summaries)):
+        per_source, across = claims_of_files(sources)
+        text = [
+            f"# {src if isinstance(src, str) else 'dataset'}\n{format_claims(found)}\n"
+            for src, found in zip(sources, per_source)
+        ]
+        if len(sources) > 1 and across:
             text.append(f"# across the {len(sources)} files\n{format_claims(across)}\n")
         path = out_dir / "claims.txt"
         path.write_text("\n".join(text))

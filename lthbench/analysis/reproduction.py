@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import LthbenchError
 from ..experiment.baselines import BASELINE_DIR
-from .claims import claims_markdown, scan_claims, task_claims
+from .claims import claims_markdown, claims_of_files
 
 BEGIN = "<!-- BEGIN GENERATED: python -m lthbench.analysis.reproduction --write docs/reproduction.md -->"
 END = "<!-- END GENERATED -->"
@@ -40,12 +40,8 @@ def generate(directory, *, label=None) -> str:
     shown = label or str(directory)
     if not paths:
         return EMPTY.format(dir=shown)
-    parts, summaries = [], {}
-    for path in paths:
-        claims, summary = task_claims(path)
-        summaries.update(summary)
-        parts.append(f"#### `{path.name}`\n\n{claims_markdown(claims + scan_claims(summary))}\n")
-    across = scan_claims(summaries)
+    per_path, across = claims_of_files(paths)
+    parts = [f"#### `{path.name}`\n\n{claims_markdown(claims)}\n" for path, claims in zip(paths, per_path)]
     if across:
         parts.append(f"#### {ACROSS}\n\n{claims_markdown(across)}\n")
     return "\n".join(parts).rstrip("\n")

@@ -48,6 +48,7 @@ __all__ = [
     "RegionFit",
     "boundaries",
     "claims_markdown",
+    "claims_of_files",
     "compute_claims",
     "dip",
     "fit_regions",
@@ -65,6 +66,18 @@ def compute_claims(results, *, methods=None) -> list[Claim]:
     then the claims across its tasks (`scan_claims`: collapse across alpha, trends with L)."""
     claims, summaries = task_claims(results, methods=methods)
     return claims + scan_claims(summaries)
+
+
+def claims_of_files(sources, *, methods=None) -> tuple[list[list[Claim]], list[Claim]]:
+    """(each source's claims: its tasks' and the scans within it, in source order; the scans across
+    all the sources' tasks). The results files of a study ship one task each, so collapse across
+    alpha and trends with L appear only in the second list."""
+    per_source, summaries = [], {}
+    for src in sources:
+        found, summary = task_claims(src, methods=methods)
+        summaries.update(summary)
+        per_source.append(found + scan_claims(summary))
+    return per_source, scan_claims(summaries)
 
 
 def task_claims(results, *, methods=None) -> tuple[list[Claim], dict]:
