@@ -3,8 +3,10 @@
 
 Regenerating runs the task's chains into a work directory of finished cells (default
 `baselines-work/`), so an interrupted run resumes where it stopped when rerun with the same work
-directory, also in a later session; the baseline file is written (atomically) when a task's seeds are
-all done; the work store is locked while it runs (as `lthbench run` locks its output). `all-cpu` goes through every CPU-scale task (`lthbench tasks --filter -cpu`) in turn.
+directory, also in a later session. Each finished seed is packed on its own (`<task>.seed<k>.nc`, in
+`--packs DIR`, default the work directory): a seed with a pack is not rerun, so committed packs resume
+a baseline on a new machine without the work directory. The baseline file is written (atomically)
+from the packs when a task's seeds are all done; the work store is locked while it runs (as `lthbench run` locks its output). `all-cpu` goes through every CPU-scale task (`lthbench tasks --filter -cpu`) in turn.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ def register(subparsers) -> None:
         metavar="DIR",
         help="work directory of finished cells for --regenerate (default baselines-work; keep it to resume)",
     )
+    p.add_argument(
+        "--packs",
+        default=None,
+        metavar="DIR",
+        help="directory of the per-seed packs for --regenerate (default: the work directory)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -70,8 +78,13 @@ def run(args) -> int:
     work = Path(args.work)
     if work.exists() and not work.is_dir():
         raise LthbenchError(f"work path {str(work)!r} is not a directory")
+    packs = Path(args.packs) if args.packs else None
+    if packs is not None and not packs.is_dir():
+        raise LthbenchError(f"seed pack directory {str(packs)!r} does not exist")
     for i, task_id in enumerate(ids, 1):
         print(f"[{i}/{len(ids)}] {task_id}: seeds {','.join(map(str, seeds))}", flush=True)
-        path = regenerate(task_id, seeds, out_dir=out_dir, work_dir=work, progress=not args.no_progress)
+        path = regenerate(
+            task_id, seeds, out_dir=out_dir, work_dir=work, packs_dir=packs, progress=not args.no_progress
+        )
         print(f"wrote {path}", flush=True)
     return 0

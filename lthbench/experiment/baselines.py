@@ -20,7 +20,11 @@ attribute. The controls' weights are not kept (their records are).
 
 `regenerate` reruns a task's baseline through `lthbench.experiment.run_protocol` into a work directory
 of cells (resumable: rerunning skips finished cells, also across sessions when the work directory is
-kept), then packs it into the baseline directory.
+kept). Each seed, once finished, is packed on its own into a *seed pack* (`<task id>.seed<k>.nc`, the
+baseline format with one seed; a few hundred kB where the work store's cells are tens of MB); the
+baseline file is the seed packs of its seeds joined. A seed with a pack is never rerun, so a baseline
+also resumes from its packs alone, e.g. committed ones on a new machine; a pack made by another chain
+(task spec, method label or engine: its fingerprint) is refused, never silently reused.
 """
 
 from __future__ import annotations
@@ -41,10 +45,12 @@ from ..results import (
     dataset_to_records,
     flatten_tree,
     load_dataset,
+    provenance_of,
     records_to_dataset,
     save_dataset,
     unflatten_tree,
 )
+from .chain import chain_fingerprint
 from .cpu_family import CPU_SUFFIX
 from .run import run_protocol
 from .spec import DEFAULT_CONTROLS, IMP_WR, method_label
@@ -162,19 +168,57 @@ def write_baseline(store, task, seeds: list[int], path: str | os.PathLike, prove
     the baseline label's cells (root group) and the artifacts group."""
     label = baseline_label()
     records = [r for r in store.records() if r["task"] == task.id and r["method"] == label and r["seed"] in seeds]
+    return write_baseline_file(records, artifacts_dataset(store, task, label, seeds), path, provenance)
+
+
+def write_baseline_file(records: list[dict], arts, path: str | os.PathLike, provenance: dict) -> Path:
+    """Write a baseline file (atomically) from its cell records and its artifacts dataset."""
     ds = records_to_dataset(records, provenance)
     ds.attrs["baselines_version"] = BASELINES_VERSION
-    ds.attrs["baseline"] = f"lthbench baseline {task.id} ({label})"  # the title stays the results schema's
-    arts = artifacts_dataset(store, task, label, seeds)
+    task_ids = sorted({r["task"] for r in records})
+    ds.attrs["baseline"] = f"lthbench baseline {', '.join(task_ids)} ({baseline_label()})"
     path = Path(path)
 
     def produce(tmp: str) -> None:
-        save_dataset(ds, tmp)
+        save_dataset(ds, tmp)  # the title stays the results schema's
         encoding = {name: {"zlib": True, "complevel": 4} for name in arts.data_vars}
         arts.to_netcdf(tmp, mode="a", group=ARTIFACTS_GROUP, engine="h5netcdf", encoding=encoding)
 
     atomic_replace(path, produce)
     return path
+
+
+def seed_pack_path(directory: str | os.PathLike, task_id: str, seed: int) -> Path:
+    """Where `regenerate` keeps the seed pack of (`task_id`, `seed`): `<directory>/<task id>.seed<k>.nc`."""
+    return Path(directory) / f"{task_id}.seed{int(seed)}.nc"
+
+
+def check_seed_pack(path: Path, task, seed: int) -> list[dict]:
+    """The records of the seed pack at `path` after checking it is `seed`'s finished baseline chain of
+    `task` with today's fingerprint (LthbenchError, one line, otherwise)."""
+    label = baseline_label()
+    records = dataset_to_records(load_dataset(path))
+    if {(r["task"], r["method"], r["seed"]) for r in records} != {(task.id, label, seed)}:
+        raise LthbenchError(
+            f"seed pack {str(path)!r} does not hold seed {seed} of {task.id} ({label}) alone; delete it to rerun the seed"
+        )
+    fingerprint = chain_fingerprint(task, BASELINE_METHOD, BASELINE_PROTOCOL, BASELINE_REWIND)[3]
+    stale = sorted({str(r.get("fingerprint") or "none") for r in records} - {fingerprint})
+    if stale:
+        raise LthbenchError(
+            f"seed pack {str(path)!r} was made by another chain (task spec, method label or engine: fingerprint "
+            f"{stale[0][:12]}, today's {fingerprint[:12]}); delete it to rerun the seed"
+        )
+    return records
+
+
+def join_seed_packs(paths: list[Path], task, seeds: list[int], out: Path, provenance: dict) -> Path:
+    """Write the baseline file `out` of `task` from the seed packs at `paths` (one per seed, checked
+    by `check_seed_pack`); `provenance['seed_packs']` holds each pack's own provenance."""
+    records = [r for path, seed in zip(paths, seeds, strict=True) for r in check_seed_pack(path, task, seed)]
+    arts = xr.concat([load_artifacts(path) for path in paths], dim="seed")
+    provenance = {**provenance, "seed_packs": [provenance_of(load_dataset(path)) for path in paths]}
+    return write_baseline_file(records, arts, out, provenance)
 
 
 def load_artifacts(path: str | os.PathLike):
@@ -214,20 +258,35 @@ def regenerate(
     *,
     out_dir: str | os.PathLike = BASELINE_DIR,
     work_dir: str | os.PathLike,
+    packs_dir: str | os.PathLike | None = None,
     progress: bool = False,
 ) -> Path:
-    """Run (or resume) the baseline of `task_id` for `seeds` in `work_dir`, then write
-    `out_dir/<task id>.nc`. Returns its path."""
+    """Run (or resume) the baseline of `task_id` for `seeds` in `work_dir`, packing each finished seed
+    into `packs_dir` (default `work_dir`; see the module doc), then write `out_dir/<task id>.nc` from
+    the seed packs. Seeds that have a pack are not rerun. Returns the baseline file's path."""
     task = get_task(task_id)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     out = Path(out_dir)
     if not out.is_dir():
         raise LthbenchError(f"baseline directory {str(out)!r} does not exist")
+    packs = Path(packs_dir) if packs_dir is not None else work
+    if not packs.is_dir():
+        raise LthbenchError(f"seed pack directory {str(packs)!r} does not exist")
     store = RunStore(work / f"{task.id}.nc")
     controls = baseline_controls(task)
+    extra = {
+        "method_label": baseline_label(),
+        "controls": list(controls),
+        "baselines_version": BASELINES_VERSION,
+        "made_by": "lthbench baselines --regenerate",
+    }
     with store.lock():  # one process at a time writes a work store, as `lthbench run` does
         for seed in seeds:
+            pack = seed_pack_path(packs, task.id, seed)
+            if pack.is_file():
+                check_seed_pack(pack, task, seed)
+                continue
             run_protocol(
                 task,
                 method=BASELINE_METHOD,
@@ -239,17 +298,10 @@ def regenerate(
                 n_rounds=task.n_rounds,
                 progress=progress,
             )
-        prov = provenance.collect(
-            task=task,
-            extra={
-                "method_label": baseline_label(),
-                "seeds": list(seeds),
-                "controls": list(controls),
-                "baselines_version": BASELINES_VERSION,
-                "made_by": "lthbench baselines --regenerate",
-            },
-        )
-        return write_baseline(store, task, list(seeds), out / f"{task.id}.nc", prov)
+            write_baseline(store, task, [seed], pack, provenance.collect(task=task, extra={**extra, "seeds": [seed]}))
+        prov = provenance.collect(task=task, extra={**extra, "seeds": list(seeds)})
+        paths = [seed_pack_path(packs, task.id, seed) for seed in seeds]
+        return join_seed_packs(paths, task, list(seeds), out / f"{task.id}.nc", prov)
 
 
 def rerun_cell(path: str | os.PathLike, task_id: str, seed: int, work_dir: str | os.PathLike) -> tuple[dict, dict]:

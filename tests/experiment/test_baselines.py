@@ -3,15 +3,17 @@ directory, never the shipped one), the command line, and (slow) the shipped file
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import lthbench.vmc
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
 from lthbench.experiment import baselines, get_task, list_tasks
-from lthbench.results import CellKey, RunStore, dataset_to_records, load_dataset
+from lthbench.results import CellKey, RunStore, dataset_to_records, load_dataset, provenance_of, save_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = "tiny-toric-2"  # a toric-code task: its baseline keeps the IMP weights of every round too
@@ -64,8 +66,6 @@ def test_regenerated_file_holds_records_masks_and_round0_nets(tiny_baseline):
 
 
 def test_regenerate_resumes_without_training(tiny_baseline, monkeypatch):
-    import lthbench.vmc
-
     path, work = tiny_baseline
     before = load_dataset(path)
 
@@ -76,6 +76,50 @@ def test_regenerate_resumes_without_training(tiny_baseline, monkeypatch):
     again = baselines.regenerate(TINY, [0, 1], out_dir=path.parent, work_dir=work)
     assert again == path
     np.testing.assert_array_equal(load_dataset(path)["energy"].values, before["energy"].values)
+
+
+def no_training(*args, **kwargs):
+    raise AssertionError("a finished seed was trained again")
+
+
+def test_regenerate_resumes_from_seed_packs_alone(tiny_baseline, tmp_path, monkeypatch):
+    """A new machine holds only the committed seed packs, no work store: the baseline is joined from
+    them without any training, record for record and array for array the file made in one go."""
+    path, work = tiny_baseline
+    packs, out = tmp_path / "packs", tmp_path / "out"
+    packs.mkdir()
+    out.mkdir()
+    for seed in (0, 1):
+        shutil.copy(baselines.seed_pack_path(work, TINY, seed), packs)
+    monkeypatch.setattr(lthbench.vmc, "train", no_training)
+    again = baselines.regenerate(TINY, [0, 1], out_dir=out, work_dir=tmp_path / "new-work", packs_dir=packs)
+    want, got = load_dataset(path), load_dataset(again)
+    for name in ("energy", "energy_sigma", "n_alive", "rel_error", "fidelity_exact"):
+        np.testing.assert_array_equal(got[name].values, want[name].values)
+    assert baselines.load_artifacts(again).equals(baselines.load_artifacts(path))
+    assert [p["seeds"] for p in provenance_of(got)["seed_packs"]] == [[0], [1]]
+
+
+def test_a_seed_pack_of_another_chain_or_seed_is_refused(tiny_baseline, tmp_path, monkeypatch):
+    """Nothing is silently reused: a pack whose fingerprint is not today's chain's (another task spec,
+    label or engine), or a pack filed under another seed, stops the run with a one-line error."""
+    path, work = tiny_baseline
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(lthbench.vmc, "train", no_training)
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    ds = load_dataset(baselines.seed_pack_path(work, TINY, 0))
+    ds["fingerprint"].values[:] = "0" * 64
+    save_dataset(ds, baselines.seed_pack_path(stale, TINY, 0))
+    with pytest.raises(LthbenchError, match="made by another chain"):
+        baselines.regenerate(TINY, [0], out_dir=out, work_dir=tmp_path / "w1", packs_dir=stale)
+    misfiled = tmp_path / "misfiled"
+    misfiled.mkdir()
+    shutil.copy(baselines.seed_pack_path(work, TINY, 0), baselines.seed_pack_path(misfiled, TINY, 1))
+    with pytest.raises(LthbenchError, match="does not hold seed 1"):
+        baselines.regenerate(TINY, [1], out_dir=out, work_dir=tmp_path / "w2", packs_dir=misfiled)
+    assert not (out / f"{TINY}.nc").exists()
 
 
 def test_rerun_cell_reproduces_the_shipped_round(tiny_baseline, tmp_path):
@@ -124,6 +168,7 @@ def test_cli_user_errors_are_one_line_before_any_work(tmp_path, capsys):
         ["--regenerate", "no-such-task"],
         ["--regenerate", "tiny-tfim-3x3", "--seeds", "x"],
         ["--regenerate", "tiny-tfim-3x3", "--out-dir", str(tmp_path / "missing")],
+        ["--regenerate", "tiny-tfim-3x3", "--packs", str(tmp_path / "missing")],
     ):
         assert main(["baselines", "--work", str(work), *argv]) == 2
         err = capsys.readouterr().err
