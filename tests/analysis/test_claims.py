@@ -11,6 +11,7 @@ from analysis_synth import curve_records, dataset, n_schedule
 
 from lthbench.analysis.claims import (
     claims_markdown,
+    claims_of_files,
     compute_claims,
     dip,
     fit_regions,
@@ -266,6 +267,29 @@ def test_collapse_across_alpha_is_computed_across_files(tmp_path, capsys):
     assert main(["report", str(paths[2.5]), str(paths[5.0]), "--out", str(tmp_path / "rep")]) == 0
     report = (tmp_path / "rep" / "claims.txt").read_text()
     assert "# across the 2 files" in report and "collapse (CIs overlap; " in report.split("# across the 2 files")[1]
+
+
+def test_a_files_own_collapse_is_not_repeated_across_files(tmp_path):
+    """A file holding two widths keeps its collapse in its own section; combined with a file of another
+    field the across list does not say it again, and with a third width it says the 3-width one."""
+    both = tmp_path / "a2.5-a5.nc"
+    recs = [
+        r for alpha in (2.5, 5.0) for r in _synthetic_run(task=f"tfim2d-4x4-k3.04438-ffnn-a{alpha:g}", controls=False)
+    ]
+    dataset(recs, both)
+    other, third = tmp_path / "k4.nc", tmp_path / "a8.nc"
+    dataset(_synthetic_run(task="tfim2d-4x4-k4-ffnn-a5", controls=False), other)
+    dataset(_synthetic_run(task="tfim2d-4x4-k3.04438-ffnn-a8", controls=False), third)
+
+    def collapses(claims):
+        return [c for c in claims if c.claim == "collapse across alpha (n1)"]
+
+    per_source, across = claims_of_files([str(both), str(other)])
+    assert len(collapses(per_source[0])) == 1 and not collapses(per_source[1])
+    assert not collapses(across)
+    per_source, across = claims_of_files([str(both), str(third)])
+    (own,), (joined,) = collapses(per_source[0]), collapses(across)
+    assert own.task != joined.task and "a8" in joined.task
 
 
 def test_collapse_widens_each_boundary_ci_by_one_round():

@@ -25,6 +25,7 @@ One module per claim family: `matching` (Fig 1: matches dense, seeds), `regions`
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from pathlib import Path
@@ -70,14 +71,23 @@ def compute_claims(results, *, methods=None) -> list[Claim]:
 
 def claims_of_files(sources, *, methods=None) -> tuple[list[list[Claim]], list[Claim]]:
     """(each source's claims: its tasks' and the scans within it, in source order; the scans across
-    all the sources' tasks). The results files of a study ship one task each, so collapse across
-    alpha and trends with L appear only in the second list."""
-    per_source, summaries = [], {}
+    all the sources' tasks that no single source already holds). The results files of a study ship
+    one task each, so collapse across alpha and trends with L appear only in the second list; a file
+    holding several widths keeps its own collapse, and the second list has it again only where
+    another file's tasks join the comparison (and change it)."""
+    per_source, summaries, within = [], {}, set()
     for src in sources:
         found, summary = task_claims(src, methods=methods)
         summaries.update(summary)
-        per_source.append(found + scan_claims(summary))
-    return per_source, scan_claims(summaries)
+        scans = scan_claims(summary)
+        within.update(map(claim_key, scans))
+        per_source.append(found + scans)
+    return per_source, [c for c in scan_claims(summaries) if claim_key(c) not in within]
+
+
+def claim_key(claim: Claim) -> tuple:
+    """A hashable key equal for equal claims (NaN fields equal each other, unlike in `==`)."""
+    return tuple("nan" if isinstance(v, float) and math.isnan(v) else v for v in dataclasses.astuple(claim))
 
 
 def task_claims(results, *, methods=None) -> tuple[list[Claim], dict]:
