@@ -20,15 +20,20 @@ def _scan_groups(per_task) -> dict:
     return groups
 
 
+GRID_RTOL = 1e-9  # a CI end within this of an alive count sits on it
+
+
 def widened_to_grid(ci: tuple[float, float], grid) -> tuple[float, float]:
     """A boundary's CI (lo, hi) widened to the neighbouring alive counts of its chain's rounds.
 
     The fitted boundaries sit on the rounds' alive counts, so a boundary is known only to one round
     either side, however narrow the bootstrap over a few seeds (which can land on one round) makes
-    its CI. grid: the alive counts of the rounds (any order); no grid leaves the CI as it is."""
+    its CI. grid: the alive counts of the rounds (any order); no grid leaves the CI as it is. A CI end
+    on a grid point counts as that point (within 1e-9 relative): the ends come back from the fit as
+    10**log10(n), which libm may round to either side of n, and the widening must not depend on it."""
     lo, hi = ci
-    below = [g for g in grid if g < lo]
-    above = [g for g in grid if g > hi]
+    below = [g for g in grid if g < lo * (1.0 - GRID_RTOL)]
+    above = [g for g in grid if g > hi * (1.0 + GRID_RTOL)]
     return (max(below) if below else lo, min(above) if above else hi)
 
 
