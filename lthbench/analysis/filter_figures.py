@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..results import CellKey, RunStore
+from ..experiment.baselines import artifacts_next_to
+from ..results import CellKey
 from ..systems.lattice import torus_edge_midpoints
 from .curve_stats import curve, dense_level
 from .figures import pyplot, slug
@@ -102,9 +103,9 @@ def _filter_rounds(ds, task, method) -> list[int]:
 
 def draw_filters(ds, task: str, method: str, source, out_dir: Path, stem: str) -> list[Path]:
     size = _torus_size(task)
-    if size is None or not isinstance(source, str) or not Path(f"{source}.cells").is_dir():
+    store = artifacts_next_to(source) if size is not None and isinstance(source, str) else None
+    if store is None:
         return []
-    store = RunStore(source, create=False)
     n_spins = int(ds["n_spins"].sel(task=task))
     written = []
     seed = int(ds["seed"].values[0])

@@ -248,6 +248,50 @@ def artifact_tree(arts, prefix: str, seed: int, rnd: int | None = None) -> dict:
     return unflatten_tree(flat)
 
 
+class BaselineArtifacts:
+    """The artifacts group of a baseline file, read the way the analysis reads a run's cell store
+    (`has(key)`, `read_artifacts(key)`, as `lthbench.results.RunStore`), for the IMP cells of its
+    chain: 'mask' every round, 'params' every round where the file keeps the round weights (the toric
+    code), and at round 0 'params' (the trained dense net) and 'params_init'."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.arts = load_artifacts(path)
+        self.tasks = {str(t) for t in load_dataset(path)["task"].values}
+        self.seeds = {int(s) for s in self.arts["seed"].values}
+        self.rounds = {int(r) for r in self.arts["round"].values}
+        self.round_weights = any(str(name).startswith("params_") for name in self.arts.data_vars)
+
+    def has(self, key: CellKey) -> bool:
+        return (
+            key.task in self.tasks
+            and (key.method, key.control) == (baseline_label(), "imp")
+            and key.seed in self.seeds
+            and key.round in self.rounds
+        )
+
+    def read_artifacts(self, key: CellKey) -> dict[str, dict]:
+        if not self.has(key):
+            raise KeyError(f"no artifacts of cell {key} in the baseline file")
+        out = {"mask": artifact_tree(self.arts, "mask", key.seed, key.round)}
+        if self.round_weights:
+            out["params"] = artifact_tree(self.arts, "params", key.seed, key.round)
+        if key.round == 0:
+            out["params"] = artifact_tree(self.arts, "trained", key.seed)
+            out["params_init"] = artifact_tree(self.arts, "init", key.seed)
+        return out
+
+
+def artifacts_next_to(path: str | os.PathLike):
+    """What holds a results file's cell artifacts: its run's cell store (`<path>.cells/`), else its
+    own `artifacts` group (a baseline file: `BaselineArtifacts`), else None."""
+    if Path(f"{path}.cells").is_dir():
+        return RunStore(path, create=False)
+    try:
+        return BaselineArtifacts(path)
+    except LthbenchError:
+        return None
+
+
 # --------------------------------------------------------------------------------------------------
 # Regenerating
 

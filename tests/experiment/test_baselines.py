@@ -10,10 +10,20 @@ import numpy as np
 import pytest
 
 import lthbench.vmc
+from lthbench.analysis.claims import compute_claims
+from lthbench.analysis.report import make_report
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
 from lthbench.experiment import baselines, get_task, list_tasks
-from lthbench.results import CellKey, RunStore, dataset_to_records, load_dataset, provenance_of, save_dataset
+from lthbench.results import (
+    CellKey,
+    RunStore,
+    dataset_to_records,
+    flatten_tree,
+    load_dataset,
+    provenance_of,
+    save_dataset,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = "tiny-toric-2"  # a toric-code task: its baseline keeps the IMP weights of every round too
@@ -120,6 +130,30 @@ def test_a_seed_pack_of_another_chain_or_seed_is_refused(tiny_baseline, tmp_path
     with pytest.raises(LthbenchError, match="does not hold seed 1"):
         baselines.regenerate(TINY, [1], out_dir=out, work_dir=tmp_path / "w2", packs_dir=misfiled)
     assert not (out / f"{TINY}.nc").exists()
+
+
+def test_a_baseline_file_serves_its_artifacts_like_the_run_store(tiny_baseline, tmp_path):
+    """A shipped file has no cells next to it: the claims and the filter figures read its artifacts
+    group, which gives cell for cell the masks and weights the run stored (and no control's)."""
+    path, work = tiny_baseline
+    store = RunStore(work / f"{TINY}.nc", create=False)
+    served = baselines.artifacts_next_to(path)
+    assert isinstance(served, baselines.BaselineArtifacts)
+    label = baselines.baseline_label()
+    for seed in (0, 1):
+        for rnd in range(get_task(TINY).last_round() + 1):
+            key = CellKey(TINY, label, "imp", rnd, seed)
+            want, got = store.read_artifacts(key), served.read_artifacts(key)
+            for kind in ("mask", "params") + (("params_init",) if rnd == 0 else ()):
+                w, g = flatten_tree(want[kind]), flatten_tree(got[kind])
+                assert sorted(w) == sorted(g), (key, kind)
+                for leaf in w:
+                    np.testing.assert_array_equal(g[leaf], w[leaf])
+    assert not served.has(CellKey(TINY, label, "ticket", 1, 0))
+    (claim,) = [c for c in compute_claims(str(path)) if c.claim == "odd-parity filters"]
+    assert "no masks/params artifacts" not in claim.verdict, claim.verdict
+    written = make_report(str(path), tmp_path / "report")
+    assert any("__filters_round" in p.name for p in written)
 
 
 def test_rerun_cell_reproduces_the_shipped_round(tiny_baseline, tmp_path):

@@ -28,9 +28,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from pathlib import Path
 
-from ...results import RunStore
+from ...experiment.baselines import artifacts_next_to
 from ..curves import curve_data, methods_with
 from ..datasets import load_results
 from ..task_params import task_parameters
@@ -126,10 +125,7 @@ def _task_claims(ds, task, method, c, store) -> tuple[list[Claim], dict]:
 
 def _compute_claims(results, methods) -> tuple[list[Claim], dict]:
     ds = load_results(results)
-    store = None
-    if not hasattr(results, "data_vars"):
-        cells = Path(f"{results}.cells")
-        store = RunStore(results, create=False) if cells.is_dir() else None
+    store = None if hasattr(results, "data_vars") else artifacts_next_to(results)
     out: list[Claim] = []
     per_task = {}
     for task in map(str, ds["task"].values):
