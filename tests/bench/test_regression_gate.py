@@ -6,6 +6,7 @@ both numbers when the training is changed on purpose. The mutation test is tests
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -14,7 +15,8 @@ import numpy as np
 import pytest
 
 from lthbench import regression
-from lthbench.bench.gate import cells, coverage, mutations, reference, verdict
+from lthbench.bench.gate import cells, coverage, mutations, reference, verdict, workers
+from lthbench.bench.gate.main import fixed_key_verdicts
 from lthbench.errors import LthbenchError
 from lthbench.experiment import TaskSpec, list_tasks
 from lthbench.numerics import NUMERICS_VERSION
@@ -231,3 +233,21 @@ def test_an_intended_change_names_each_moved_value_with_both_numbers(capsys):
     stored = float(line.split("stored ")[1].split(" ")[0])
     measured = float(line.split("measured ")[1].split(",")[0])
     assert stored == ref["values"][name] and measured != stored and math.isfinite(measured)
+
+
+def test_float32_values_are_exact_only_on_the_recording_cpu_kind(capsys):
+    """A float32 net's moved value fails the gate when the reference was recorded on this CPU's vector
+    instruction sets, and is reported (not failed) on another CPU kind; a float64 net's fails on both."""
+    args = argparse.Namespace(statistical_only=False, verbose=False)
+    here = workers.cpu_features()
+    for name, is_float32 in (("tfim3x3-rescnn", True), ("tfim3x3-mc", False)):
+        gt = cells.gate_task(name, cells.GATE_TASKS)
+        assert gt.float32 is is_float32
+        key = f"{name}/imp@r0/s0:energy"
+        measured, stored = {key: -9.0 * (1 + 1e-6)}, {key: -9.0}
+        for features, fails in ((here, True), (here + " avx9000", not is_float32)):
+            ref = {"values": stored, "platform": {"cpu_features": features}}
+            bad = fixed_key_verdicts(args, [gt], measured, {}, ref)
+            assert bool(bad) is fails, (name, features)
+            if not fails:
+                assert "not failed" in capsys.readouterr().out

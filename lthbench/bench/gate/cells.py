@@ -47,6 +47,9 @@ STAT_QUANTITY = "energy"
 TFIM3 = "tfim2d-3x3-obc-k3.04438"
 
 
+FLOAT32_NETS = ("cnn", "rescnn")
+
+
 @dataclasses.dataclass(frozen=True)
 class GateTask:
     """One gate task: `spec` run by run_protocol(method, protocol, rewind_to, controls) for every seed
@@ -62,6 +65,12 @@ class GateTask:
     seeds: tuple = (0,)
     stat_seeds: tuple = ()
     cost: float = 10.0  # rough relative cost of the fixed-key seeds, for sharing tasks among workers
+
+    @property
+    def float32(self) -> bool:
+        """True for a float32 net (CNN, ResCNN: `lthbench.nets`), whose trained values are bit-stable
+        only on CPUs with the same vector instruction sets."""
+        return self.spec.net in FLOAT32_NETS
 
     @property
     def monte_carlo(self) -> bool:

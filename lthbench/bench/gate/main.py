@@ -45,7 +45,7 @@ from .verdict import (
     format_value_verdict,
     seed_samples,
 )
-from .workers import machine, platform_info, run_jobs, worker
+from .workers import cpu_features, machine, platform_info, run_jobs, worker
 
 PROG = "python -m lthbench.regression"
 
@@ -108,12 +108,26 @@ def fixed_key_verdicts(args, tasks: list, measured: dict, walls: dict, ref: dict
     """Compare every gate task's fixed-key values with the reference, print a line per task (and per
     moved value, or per value with --verbose); the moved values' lines."""
     bad = []
+    ref_features = ref.get("platform", {}).get("cpu_features")
+    other_cpu = ref_features != cpu_features()
     for gt in tasks:
         values = {n: v for n, v in measured.items() if task_of(n) == gt.name}
         verdicts = compare_values(values, ref["values"], tasks=[gt.name])
         if args.statistical_only and gt.monte_carlo:
             verdicts = [v for v in verdicts if v["status"] in ("MISSING", "NEW")]
         moved = [v for v in verdicts if v["status"] != "ok"]
+        if gt.float32 and other_cpu and all(v["status"] in ("ok", "MOVED") for v in verdicts):
+            # float32 rounding differs with the vector ISA and training amplifies it (measured: ResCNN
+            # 3 x 3 values 3e-4 to 1e-2 apart on an AVX-512 CPU against the recording one); float64
+            # nets and exact cells hold 1e-10 across those CPUs. The across-seed test still runs.
+            print(
+                f"{gt.name}: float32 net, reference recorded on other CPU features "
+                f"({ref_features or 'not recorded'}; here {cpu_features() or 'unknown'}): "
+                f"{len(moved)} of {len(verdicts)} values moved, not failed; compared at 1e-10 only on "
+                "the recording CPU kind",
+                flush=True,
+            )
+            continue
         bad += [format_value_verdict(v) for v in moved]
         for v in verdicts if args.verbose else moved:
             print(format_value_verdict(v), flush=True)

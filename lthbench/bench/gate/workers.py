@@ -29,6 +29,20 @@ def machine() -> str:
     return f"{platform.platform()}, {os.cpu_count()} CPUs, jax {jax.__version__} cpu"
 
 
+VECTOR_ISA_PREFIXES = ("sse4", "avx", "fma", "f16c", "amx")
+
+
+def cpu_features() -> str:
+    """The CPU's vector instruction sets XLA compiles for ('avx avx2 avx512f fma ...', sorted; '' where
+    /proc/cpuinfo is unreadable): float32 training's last bits depend on them (see `fixed_key_verdicts`)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return " ".join(sorted({f for f in flags if f.startswith(VECTOR_ISA_PREFIXES)}))
+
+
 def platform_info() -> dict:
     """Where the fixed-key numbers are made: CPU, JAX versions, workers pinned to one CPU each."""
     return {
@@ -40,6 +54,7 @@ def platform_info() -> dict:
         "worker_cpus": 1,
         "worker_env": WORKER_ENV,
         "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "cpu_features": cpu_features(),
     }
 
 
