@@ -212,6 +212,48 @@ def test_transition_and_size_trend():
     assert trend.verdict == "sharpens with L"
 
 
+def _staggered_jumps(jump_rho: dict) -> list:
+    """A toric-code alpha 8 curve whose seeds each jump by 1.3 decades, seed s below rho = jump_rho[s]
+    (None: no jump, a slow drift), so the seed mean rises by < 0.5 decades a round."""
+
+    def err(n, seed, rnd):
+        at = jump_rho.get(seed)
+        if at is None:
+            return 1e-3 * (2592 / n) ** 0.3
+        return 1e-3 if n / 18 > at else 2e-2
+
+    return curve_records(err, task="toric-3-ffnn-a8", n_rounds=40, sigma_rel=1e-7)
+
+
+def test_error_jump_is_read_from_the_seeds_when_the_mean_smears_it():
+    """Seeds that jump at different rounds (as the toric code alpha 8 baseline: rho 8.2 / 9.3 / 10.5)
+    leave no single rise of >= 0.5 decades in the seed mean; the jump is then found in most seeds, at
+    their geometric-mean rho; one jumping seed of three stays undetermined, and says where it jumped."""
+    staggered = _staggered_jumps({0: 8.0, 1: 10.5, 2: 13.5})  # jumps between rho 8.72-7.67, 11.2-9.89, 14.4-12.7
+    ly = [[math.log10(abs(r["energy"] + 18) / 18) for r in staggered if r["round"] == k] for k in range(41)]
+    assert largest_jump(np.mean(ly, axis=1)) is None  # the seed mean alone misses it
+    jump = _claim(compute_claims(dataset(staggered)), "transition: largest error jump")[0]
+    assert not jump.verdict.startswith("undetermined"), jump.verdict
+    assert "3 of 3 seeds" in jump.verdict and "below the n/N = 16 line" in jump.verdict
+    assert 8.5 <= jump.value <= 12.0 and jump.lo < jump.value < jump.hi
+    lone = _claim(compute_claims(dataset(_staggered_jumps({0: 9.9}))), "transition: largest error jump")[0]
+    assert lone.verdict.startswith("undetermined: no jump stands out (1 of 3 seeds: 1.30 decades at rho")
+    assert math.isnan(lone.value)
+    two = _claim(compute_claims(dataset(_staggered_jumps({0: 8.0, 1: 13.5}))), "transition: largest error jump")[0]
+    assert "2 of 3 seeds" in two.verdict and 8.0 <= two.value <= 13.5, two
+
+
+def test_error_jump_ci_is_never_narrower_than_the_rounds_around_the_jump():
+    """Seeds that all jump at the same round give a t interval of zero width; the CI keeps the
+    resolution of the round grid: from the round after the jump to the round before it."""
+    same = _staggered_jumps({0: 10.5, 1: 10.5, 2: 10.5})
+    jump = _claim(compute_claims(dataset(same)), "transition: largest error jump")[0]
+    rho = sorted({r["rho"] for r in same})
+    after, before = max(x for x in rho if x < 10.5), min(x for x in rho if x > 10.5)
+    assert jump.verdict.startswith("jump of 1.30 decades")
+    assert (jump.lo, jump.hi) == pytest.approx((after, before)) and jump.lo < jump.value < jump.hi
+
+
 def test_below_reference_precision_flag():
     recs = _synthetic_run(controls=False)
     for r in recs:
