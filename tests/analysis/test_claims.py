@@ -254,6 +254,21 @@ def test_error_jump_ci_is_never_narrower_than_the_rounds_around_the_jump():
     assert (jump.lo, jump.hi) == pytest.approx((after, before)) and jump.lo < jump.value < jump.hi
 
 
+def test_error_jump_skips_a_round_without_data():
+    """A seed whose round right after its jump is missing (NaN in its column): its jump lies between
+    the finite rounds around the gap, not between the last finite round and the missing one."""
+
+    def err(n, seed, rnd):
+        return 2e-2 if seed == 0 and n / 18 < 10.5 else 1e-3
+
+    recs = curve_records(err, task="toric-3-ffnn-a8", n_rounds=40, sigma_rel=1e-7)
+    rho = {r["round"]: r["rho"] for r in recs}
+    k = max(r for r, x in rho.items() if x > 10.5)  # seed 0's last round before its jump
+    recs = [r for r in recs if (r["round"], r["seed"]) != (k + 1, 0)]
+    jump = _claim(compute_claims(dataset(recs)), "transition: largest error jump")[0]
+    assert jump.verdict.endswith(f"(1 of 3 seeds: 1.30 decades at rho {math.sqrt(rho[k] * rho[k + 2]):.3g})")
+
+
 def test_below_reference_precision_flag():
     recs = _synthetic_run(controls=False)
     for r in recs:
