@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from .compare import Comparison, Point, Summary
+from .stats import fmt_number
 
 
 def _table(header, body) -> list[str]:
@@ -12,10 +13,6 @@ def _table(header, body) -> list[str]:
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(b, widths)).rstrip() for b in body]
     return lines
-
-
-def _p(x) -> str:
-    return "-" if not math.isfinite(x) else f"{x:.3g}"
 
 
 POINT_HEADER = [
@@ -66,8 +63,8 @@ def _point_row(p: Point) -> list[str]:
         p.mean_b.fmt(".2e"),
         p.diff.fmt(".2e"),
         ratio,
-        _p(p.p),
-        _p(p.p_holm),
+        fmt_number(p.p),
+        fmt_number(p.p_holm),
         verdict,
     ]
 
@@ -75,7 +72,7 @@ def _point_row(p: Point) -> list[str]:
 def _summary_row(s: Summary, baselines: set[str]) -> list[str]:
     area = s.area.fmt(".3g") if math.isfinite(s.area.value) else "(baseline)" if s.method in baselines else "-"
     n_range = f"{s.n_range[0]:.4g}-{s.n_range[1]:.4g}" if math.isfinite(s.n_range[0]) else "-"
-    return [s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, _p(s.area.p), n_range]
+    return [s.task, s.method, s.match.fmt() + (" *" if s.match.incomplete else ""), area, fmt_number(s.area.p), n_range]
 
 
 def format_comparison(cmp: Comparison) -> str:

@@ -44,10 +44,15 @@ class Estimate:
 
     def fmt(self, spec: str = ".3e") -> str:
         if not math.isfinite(self.value):
-            return "-"
+            return fmt_number(self.value)
         if math.isfinite(self.lo) and math.isfinite(self.hi):
             return f"{self.value:{spec}} [{self.lo:{spec}}, {self.hi:{spec}}]"
         return f"{self.value:{spec}}"
+
+
+def fmt_number(x: float, spec: str = ".3g") -> str:
+    """x in the format spec, or "-" for a value that is not finite (not determined, no data)."""
+    return f"{x:{spec}}" if math.isfinite(x) else "-"
 
 
 def t_quantile(df, level: float = LEVEL):

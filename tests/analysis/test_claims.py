@@ -75,8 +75,10 @@ def test_fit_regions_undetermined():
 def test_largest_jump_and_dip():
     y = np.concatenate([np.linspace(-4, -3.5, 20), np.linspace(-2.0, -1.8, 10)])  # 1.5-decade jump at 19
     rng = np.random.default_rng(2)
-    k, size = largest_jump(y + rng.normal(0, 0.01, y.size))
-    assert k == 19 and size == pytest.approx(1.5, abs=0.05)
+    before, after, size = largest_jump(y + rng.normal(0, 0.01, y.size))
+    assert (before, after) == (19, 20) and size == pytest.approx(1.5, abs=0.05)
+    y[20] = np.nan  # a round without data right after the jump: skipped, not straddled
+    assert largest_jump(y + rng.normal(0, 0.01, y.size))[:2] == (19, 21)
     assert largest_jump(np.linspace(-4, -1, 30) + rng.normal(0, 0.01, 30)) is None  # smooth: none
     assert largest_jump(-3 + rng.normal(0, 0.05, 30)) is None  # noise: none
     f = 1 - 1e-3 * rng.random(30)
@@ -267,6 +269,30 @@ def test_error_jump_skips_a_round_without_data():
     recs = [r for r in recs if (r["round"], r["seed"]) != (k + 1, 0)]
     jump = _claim(compute_claims(dataset(recs)), "transition: largest error jump")[0]
     assert jump.verdict.endswith(f"(1 of 3 seeds: 1.30 decades at rho {math.sqrt(rho[k] * rho[k + 2]):.3g})")
+
+
+def test_mz_jump_skips_a_round_without_data():
+    """|M_z| rises from 0.1 to 0.8 below rho = 4; the round right after the rise has no |M_z| (its
+    energy is there): the jump lies between the finite rounds around the gap."""
+    ns = n_schedule(8 * 16**2, 0.12, 40)
+    k = max(r for r, n in enumerate(ns) if n / 16 > 4)  # the last round before the rise
+
+    def mz(n, seed, rnd):
+        return {"m_z": math.nan if rnd == k + 1 else (-1) ** seed * (0.1 if n / 16 > 4 else 0.8)}
+
+    recs = curve_records(
+        lambda n, seed, rnd: 1e-4,
+        task="tfim2d-4x4-k3.04438-ffnn-a8",
+        n0=8 * 16**2,
+        n_rounds=40,
+        n_spins=16,
+        e_ref=-3.2 * 16,
+        sigma_rel=1e-7,
+        extra=mz,
+    )
+    claim = _claim(compute_claims(dataset(recs)), "transition: |M_z| jump")[0]
+    assert claim.verdict == f"jump between rho {ns[k] / 16:.3g} and {ns[k + 2] / 16:.3g}", claim.verdict
+    assert (claim.value, claim.lo, claim.hi) == pytest.approx((0.7, 0.7, 0.7))
 
 
 def test_below_reference_precision_flag():

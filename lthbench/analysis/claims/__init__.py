@@ -9,8 +9,9 @@ arrays (`detectors`, `toric`; tests/analysis/test_claims.py checks them on synth
   slopes 0, beta, 0 (breakpoints on the measured n; least squares), continuous or with a jump at the
   HEP end (the jump when it lowers the BIC by > BIC_MIN); a plateau is accepted only when it improves the BIC by
   > BIC_MIN over the fit without it and holds >= 3 points.
-- `largest_jump`: the largest rise of log10 error between consecutive rounds, accepted when it is
-  >= JUMP_MIN decades and >= JUMP_RATIO x the median rise.
+- `largest_jump`: the largest rise of log10 error between consecutive rounds with data (a `Jump`:
+  the rounds before and after, the size), accepted when it is >= JUMP_MIN decades and >= JUMP_RATIO x
+  the median rise.
 - `dip`: the minimum of a per-round quantity (fidelity) accepted when 1 - F_min >= DIP_MIN and
   >= JUMP_RATIO x the median of 1 - F.
 - `odd_parity_filters`: hidden units supported on exactly the 4 edges of one plaquette with an odd
@@ -35,7 +36,7 @@ from ..datasets import load_results
 from ..task_params import task_parameters
 from .claim import Claim
 from .controls import control_claims
-from .detectors import RegionFit, dip, fit_regions, largest_jump
+from .detectors import Jump, RegionFit, dip, fit_regions, largest_jump
 from .format import claims_markdown, format_claims
 from .matching import match_claim, seeds_claim
 from .regions import boundaries, region_boundaries, region_claims
@@ -45,6 +46,7 @@ from .transition import transition_claims
 
 __all__ = [
     "Claim",
+    "Jump",
     "RegionFit",
     "boundaries",
     "claims_markdown",

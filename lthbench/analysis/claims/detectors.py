@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -112,10 +113,17 @@ def _jump_fits(x, y, i_idx, j_idx):
     return np.where(np.isfinite(rss), rss, np.inf), coef[:, 0], coef[:, 1], coef[:, 2]
 
 
-def largest_jump(
-    y, *, min_jump: float = JUMP_MIN, ratio: float = JUMP_RATIO, either_sign: bool = False
-) -> tuple[int, float] | None:
-    """(index r, size) of the largest rise y[r+1] - y[r] along the rounds, or None when none stands out.
+class Jump(NamedTuple):
+    """A jump of a per-round quantity: the finite rounds on either side (round indices) and its size."""
+
+    before: int
+    after: int  # the next round with data: a round without data in between is skipped, not straddled
+    size: float  # y[after] - y[before]
+
+
+def largest_jump(y, *, min_jump: float = JUMP_MIN, ratio: float = JUMP_RATIO, either_sign: bool = False) -> Jump | None:
+    """The largest rise y[after] - y[before] between consecutive finite rounds, or None when none
+    stands out.
 
     y: (R,) per round in pruning order (e.g. log10 error, |M_z|); NaN rounds dropped. either_sign: the
     largest change in absolute value (a fall counts too).
@@ -130,7 +138,7 @@ def largest_jump(
     typical = float(np.median(np.abs(d)))
     if abs(size) < min_jump or abs(size) < ratio * typical:
         return None
-    return int(idx[k]), size
+    return Jump(int(idx[k]), int(idx[k + 1]), size)
 
 
 def dip(f, *, min_dip: float = DIP_MIN, ratio: float = JUMP_RATIO) -> tuple[int, float] | None:

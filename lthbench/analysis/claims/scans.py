@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ..stats import fmt_number
 from .claim import Claim
 
 
@@ -72,11 +73,6 @@ def _collapse_claims(key, members) -> list[Claim]:
     return out
 
 
-def _num(x: float) -> str:
-    """3 significant digits, or "-" for a value the claim did not determine (NaN)."""
-    return f"{x:.3g}" if math.isfinite(x) else "-"
-
-
 def _trend_claim(key, members) -> Claim:
     """The fidelity minimum against L: sharpening when it decreases with L."""
     vals = [(L, info["jump_rho"], info["fid_min"]) for L, _, info in members]
@@ -84,7 +80,7 @@ def _trend_claim(key, members) -> Claim:
         "Fig 3",
         "trend with L",
         ", ".join(t for _, t, _ in members),
-        "L: jump rho / min fidelity = " + ", ".join(f"{L}: {_num(j)} / {_num(f)}" for L, j, f in vals),
+        "L: jump rho / min fidelity = " + ", ".join(f"{L}: {fmt_number(j)} / {fmt_number(f)}" for L, j, f in vals),
         threshold="fidelity minimum decreasing with L = sharpening",
         paper="dip sharpens with L",
         method=key[-1],

@@ -22,26 +22,15 @@ def round_means(c) -> np.ndarray:
     return np.nanmean(c.value, axis=1)
 
 
-def _jump_between(y) -> tuple[int, int, float] | None:
-    """(round index before, round index after, size) of the largest jump of y (`largest_jump`), the
-    rounds being consecutive finite ones (a NaN round in between is skipped, not straddled)."""
-    hit = largest_jump(y)
-    if hit is None:
-        return None
-    k, size = hit
-    after = next(j for j in range(k + 1, len(y)) if math.isfinite(y[j]))
-    return k, after, size
-
-
 def _seed_jumps(c, ly, cols) -> list[tuple[float, float, float, float]]:
     """(rho at the jump, size in decades, rho before, rho after) of every seed in cols whose own
     curve has a jump; rho at the jump is the geometric mean of the two rounds' rho."""
     out = []
     for s in cols:
-        js = _jump_between(ly[:, s])
+        js = largest_jump(ly[:, s])
         if js is not None:
-            before, after = float(c.rho[js[0]]), float(c.rho[js[1]])
-            out.append((math.sqrt(before * after), js[2], before, after))
+            before, after = float(c.rho[js.before]), float(c.rho[js.after])
+            out.append((math.sqrt(before * after), js.size, before, after))
     return out
 
 
@@ -56,7 +45,7 @@ def _error_jump_claim(task, method, c) -> Claim:
     ly = log_err(c)
     cols = np.flatnonzero(c.requested)
     mean = np.nanmean(ly[:, cols], axis=1) if cols.size else np.full(len(c.rounds), np.nan)
-    jump = _jump_between(mean)
+    jump = largest_jump(mean)
     seeds = _seed_jumps(c, ly, cols)
     cl = Claim(
         "Fig 3/4a",
@@ -76,9 +65,9 @@ def _error_jump_claim(task, method, c) -> Claim:
     lo_z, hi_z = (min(j[1] for j in seeds), max(j[1] for j in seeds)) if seeds else (0.0, 0.0)
     sizes = f"{lo_z:.2f}" if f"{lo_z:.2f}" == f"{hi_z:.2f}" else f"{lo_z:.2f}-{hi_z:.2f}"
     if jump is not None:
-        k, after, size = jump
-        cl.value = float(math.sqrt(c.rho[k] * c.rho[after]))
-        cl.verdict = f"jump of {size:.2f} decades between rho {c.rho[k]:.3g} and {c.rho[after]:.3g}"
+        before, after = c.rho[jump.before], c.rho[jump.after]
+        cl.value = float(math.sqrt(before * after))
+        cl.verdict = f"jump of {jump.size:.2f} decades between rho {before:.3g} and {after:.3g}"
     elif 2 * len(seeds) > cols.size:
         cl.value = 10**e.value
         cl.verdict = (
@@ -101,26 +90,37 @@ def _error_jump_claim(task, method, c) -> Claim:
 def _round_event_claim(
     cl: Claim,
     c: CurveData,
-    find: Callable[[np.ndarray], tuple | None],
-    seed_values: Callable[[CurveData, int], np.ndarray],
-    where: Callable[[np.ndarray, int], str],
+    find: Callable[[np.ndarray], tuple[float, tuple[int, ...]] | None],
+    seed_values: Callable[[CurveData, tuple[int, ...]], np.ndarray],
+    where: Callable[[np.ndarray, tuple[int, ...]], str],
     no_data: str,
     no_event: str,
 ) -> Claim:
     """A claim on one event of a per-round observable (a dip, a jump) found in its seed means.
 
-    find(means) -> (round index k, value) or None; the CI is the t interval over seeds of
-    seed_values(c, k); where(rho, k) is the verdict; no_data / no_event the undetermined verdicts."""
+    find(means) -> (value, rounds) or None, rounds a tuple of round indices (the dip's round; the
+    rounds before and after a jump); the CI is the t interval over seeds of seed_values(c, rounds);
+    where(rho, rounds) is the verdict; no_data / no_event the undetermined verdicts."""
     means = round_means(c)
     hit = find(means) if means.size else None
     if hit is None:
         cl.verdict = no_data if not means.size else no_event
         return cl
-    k, value = hit
-    e = mean_estimate(seed_values(c, k))
+    value, rounds = hit
+    e = mean_estimate(seed_values(c, rounds))
     cl.value, cl.lo, cl.hi = value, e.lo, e.hi
-    cl.verdict = where(c.rho, k)
+    cl.verdict = where(c.rho, rounds)
     return cl
+
+
+def _dip_event(means) -> tuple[float, tuple[int]] | None:
+    hit = dip(means)
+    return None if hit is None else (hit[1], (hit[0],))
+
+
+def _mz_event(means) -> tuple[float, tuple[int, int]] | None:
+    hit = largest_jump(means, min_jump=MZ_JUMP_MIN, either_sign=True)
+    return None if hit is None else (hit.size, (hit.before, hit.after))
 
 
 def _fidelity_claim(ds, task, method) -> Claim:
@@ -137,9 +137,9 @@ def _fidelity_claim(ds, task, method) -> Claim:
     return _round_event_claim(
         cl,
         curve_data(ds, task, method, "imp", "fidelity_prev"),
-        dip,
-        lambda c, k: c.value[k],
-        lambda rho, k: f"dip at rho {rho[k]:.3g}",
+        _dip_event,
+        lambda c, r: c.value[r[0]],
+        lambda rho, r: f"dip at rho {rho[r[0]]:.3g}",
         "undetermined: no fidelity data",
         "undetermined: no dip stands out",
     )
@@ -159,9 +159,9 @@ def _mz_claim(ds, task, method) -> Claim:
     return _round_event_claim(
         cl,
         curve_data(ds, task, method, "imp", "abs_m_z"),
-        lambda means: largest_jump(means, min_jump=MZ_JUMP_MIN, either_sign=True),
-        lambda c, k: c.value[k + 1] - c.value[k],
-        lambda rho, k: f"jump between rho {rho[k]:.3g} and {rho[k + 1]:.3g}",
+        _mz_event,
+        lambda c, r: c.value[r[1]] - c.value[r[0]],
+        lambda rho, r: f"jump between rho {rho[r[0]]:.3g} and {rho[r[1]]:.3g}",
         "undetermined: no |M_z| jump stands out",
         "undetermined: no |M_z| jump stands out",
     )
