@@ -17,6 +17,7 @@ from lthbench.analysis.claims import (
     fit_regions,
     format_claims,
     largest_jump,
+    n_at_error,
     odd_parity_filters,
     scan_claims,
 )
@@ -110,8 +111,11 @@ def _synthetic_run(
     n0=2048,
     n_rounds=60,
     controls=True,
+    random_shift=None,
 ):
-    """A TFIM-like IMP curve with LEP/APL/HEP (HEP at the product state's error), optional controls."""
+    """A TFIM-like IMP curve with LEP/APL/HEP (HEP at the product state's error), optional controls.
+    The random mask's error is 10x IMP's (capped at HEP), or with `random_shift` s (a number, or a
+    function of n) IMP's curve moved to s times the weights: err_random(n) = err_IMP(n / s(n))."""
     eps = abs(-3.04438 * n_spins - e_ref) / abs(e_ref)
     rng = np.random.default_rng(5)
     noise = rng.normal(0, 0.03, (max(seeds) + 1, n_rounds + 1))
@@ -139,7 +143,9 @@ def _synthetic_run(
             sigma_rel=1e-6,
         )
         recs += curve_records(
-            lambda n, s, r: min(10 * err(n, s, r), eps),
+            (lambda n, s, r: min(10 * err(n, s, r), eps))
+            if random_shift is None
+            else (lambda n, s, r: err(n / (random_shift(n) if callable(random_shift) else random_shift), s, r)),
             task=task,
             control="random-mask",
             seeds=seeds,
@@ -177,11 +183,47 @@ def test_compute_claims_on_a_synthetic_run():
     assert md.startswith("| figure |") and md.count("\n") == len(claims) + 1
 
 
+def test_n_at_error_interpolates_a_power_law_exactly():
+    n = 2048 * 0.88 ** np.arange(40)
+    err = 1e-2 * (n / 100.0) ** -2.0  # log-linear: the interpolation is exact
+    for level in (3e-4, 1e-2, 0.5):
+        assert n_at_error(n, err, level) == pytest.approx(100.0 * (level / 1e-2) ** -0.5, rel=1e-9)
+    holes = err.copy()
+    holes[10:30:2] = np.nan  # rounds without data are skipped, not read as zero
+    assert n_at_error(n, holes, 1e-2) == pytest.approx(100.0, rel=1e-9)
+    assert n_at_error(n, err, err[0] / 2) == n[0]  # already reached at the first round
+    assert math.isnan(n_at_error(n, err, 10 * err[-1]))  # never reached
+
+
+@pytest.mark.parametrize("shift,verdict", [(4.0, "earlier"), (1.0, "comparable")])
+def test_random_mask_shift_at_equal_error_is_recovered(shift, verdict):
+    claims = compute_claims(dataset(_synthetic_run(random_shift=shift)))
+    c = _claim(claims, "random mask fails earlier (equal error)")[0]
+    assert c.verdict.startswith(verdict), c
+    assert abs(math.log10(c.value / shift)) <= TOL_DECADES, c
+    assert c.lo <= c.value <= c.hi
+
+
+def test_random_mask_shift_is_the_largest_over_the_failing_rounds():
+    # 2x the weights of IMP at large n, 5x below n = 300: the claim is the largest gap, not the first
+    run = _synthetic_run(x1=1.0, x2=3.0, random_shift=lambda n: 2.0 if n > 300 else 5.0)
+    c = _claim(compute_claims(dataset(run)), "random mask fails earlier (equal error)")[0]
+    assert abs(math.log10(c.value / 5.0)) <= TOL_DECADES, c
+
+
+def test_random_mask_at_the_hep_level_has_no_shift():
+    # a random mask that fails straight to the HEP plateau (the toric code's): on IMP's flat HEP end
+    # the n at equal error is not determined, whatever the noise lets the interpolation read
+    run = _synthetic_run(random_shift=1e9)
+    c = _claim(compute_claims(dataset(run)), "random mask fails earlier (equal error)")[0]
+    assert c.verdict.startswith("undetermined"), c
+
+
 def test_claims_undetermined_without_structure():
     claims = compute_claims(dataset(_synthetic_run(jump=False, controls=False)))
     for name in ("regions: HEP/APL", "regions: APL/LEP", "regions: APL exponent", "transition: largest"):
         assert _claim(claims, name)[0].verdict.startswith("undetermined"), name
-    assert _claim(claims, "random mask")[0].verdict.startswith("undetermined")
+    assert all(c.verdict.startswith("undetermined") for c in _claim(claims, "random mask"))
 
 
 def test_transition_and_size_trend():

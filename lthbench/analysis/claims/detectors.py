@@ -153,3 +153,24 @@ def dip(f, *, min_dip: float = DIP_MIN, ratio: float = JUMP_RATIO) -> tuple[int,
     if depth < min_dip or depth < ratio * typical:
         return None
     return k, float(f[k])
+
+
+def n_at_error(n, err, level: float) -> float:
+    """The alive count at which a pruning curve first reaches the error `level`, going down in n.
+
+    n: (R,) alive weights per round, decreasing; err: (R,) positive errors (NaN = no data); level > 0.
+    Interpolated linearly in (log n, log err) between the last finite round below `level` and the
+    first at or above it; n of the first finite round when that one already reaches it; NaN when the
+    curve never does.
+    """
+    n, err = np.asarray(n, float), np.asarray(err, float)
+    ok = np.isfinite(n) & np.isfinite(err) & (err > 0)
+    n, err = n[ok], err[ok]
+    hit = np.flatnonzero(err >= level)
+    if not hit.size or not level > 0:
+        return float("nan")
+    k = int(hit[0])
+    if k == 0:
+        return float(n[0])
+    t = (math.log(level) - math.log(err[k - 1])) / (math.log(err[k]) - math.log(err[k - 1]))
+    return float(math.exp(math.log(n[k - 1]) + t * (math.log(n[k]) - math.log(n[k - 1]))))
