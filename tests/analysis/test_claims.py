@@ -17,6 +17,7 @@ from lthbench.analysis.claims import (
     fit_regions,
     format_claims,
     largest_jump,
+    largest_shift,
     n_at_error,
     odd_parity_filters,
     scan_claims,
@@ -145,7 +146,12 @@ def _synthetic_run(
         recs += curve_records(
             (lambda n, s, r: min(10 * err(n, s, r), eps))
             if random_shift is None
-            else (lambda n, s, r: err(n / (random_shift(n) if callable(random_shift) else random_shift), s, r)),
+            # its own noise (another round's draw), so the paired bootstrap has something to resample
+            else (
+                lambda n, s, r: err(
+                    n / (random_shift(n) if callable(random_shift) else random_shift), s, (r + 7) % (n_rounds + 1)
+                )
+            ),
             task=task,
             control="random-mask",
             seeds=seeds,
@@ -175,7 +181,7 @@ def test_compute_claims_on_a_synthetic_run():
     assert 10**2.9 / 2048 <= match.value <= 10**3.1 / 2048
     reinit = _claim(claims, "structure, not init: T(theta_rand")
     assert reinit and all(c.verdict == "comparable" for c in reinit)
-    rnd = _claim(claims, "random mask fails earlier")[0]
+    rnd = [c for c in claims if c.claim == "random mask fails earlier"][0]
     assert rnd.value > 1.5, rnd
     text = format_claims(claims)
     assert "undetermined" in text and "threshold" in text
@@ -193,6 +199,27 @@ def test_n_at_error_interpolates_a_power_law_exactly():
     assert n_at_error(n, holes, 1e-2) == pytest.approx(100.0, rel=1e-9)
     assert n_at_error(n, err, err[0] / 2) == n[0]  # already reached at the first round
     assert math.isnan(n_at_error(n, err, 10 * err[-1]))  # never reached
+    spiky = err.copy()
+    spiky[5] = 1.0  # a noisy early round above the level: the first crossing counts, not a later one
+    assert n_at_error(n, spiky, 1e-2) == pytest.approx(float(np.exp(np.log(n[4]) + np.log(n[5])) ** 0.5), rel=0.2)
+
+
+def test_largest_shift_reads_only_the_points_inside_the_error_window():
+    n_imp = 2048 * 0.88 ** np.arange(40)
+
+    def imp_error(n):  # log-linear, so n at equal error is interpolated exactly
+        return 1e-2 * (n / 100.0) ** -2.0
+
+    shifts = np.array([10.0, 4.0, 2.0, 5.0])
+    n_rand = np.array([2000.0, 400.0, 150.0, 100.0])
+    err_rand = imp_error(n_rand / shifts)  # 2.5e-3, 1e-2, 1.8e-2, 0.25
+    value, k = largest_shift(n_imp, imp_error(n_imp), n_rand, err_rand, lower=3e-3, upper=0.1)
+    assert (k, value) == (1, pytest.approx(4.0, rel=1e-9))  # not the 10x below nor the 5x above
+    value, k = largest_shift(n_imp, imp_error(n_imp), n_rand, err_rand, lower=0.0, upper=10.0)
+    assert (k, value) == (0, pytest.approx(10.0, rel=1e-9))
+    value, k = largest_shift(n_imp, imp_error(n_imp), n_rand, err_rand, lower=3e-3, upper=10.0)
+    assert (k, value) == (3, pytest.approx(5.0, rel=1e-9))
+    assert largest_shift(n_imp, imp_error(n_imp), n_rand, err_rand, lower=10.0, upper=20.0)[1] == -1
 
 
 @pytest.mark.parametrize("shift,verdict", [(4.0, "earlier"), (1.0, "comparable")])
@@ -202,6 +229,14 @@ def test_random_mask_shift_at_equal_error_is_recovered(shift, verdict):
     assert c.verdict.startswith(verdict), c
     assert abs(math.log10(c.value / shift)) <= TOL_DECADES, c
     assert c.lo <= c.value <= c.hi
+
+
+@pytest.mark.parametrize("shift", [4.0, 1.0])
+def test_random_mask_shift_of_one_seed_has_no_verdict_but_inconclusive(shift):
+    claims = compute_claims(dataset(_synthetic_run(seeds=(0,), random_shift=shift)))
+    c = _claim(claims, "random mask fails earlier (equal error)")[0]
+    assert abs(math.log10(c.value / shift)) <= TOL_DECADES, c
+    assert math.isnan(c.lo) and c.verdict.startswith("inconclusive"), c
 
 
 def test_random_mask_shift_is_the_largest_over_the_failing_rounds():
@@ -216,7 +251,7 @@ def test_random_mask_at_the_hep_level_has_no_shift():
     # the n at equal error is not determined, whatever the noise lets the interpolation read
     run = _synthetic_run(random_shift=1e9)
     c = _claim(compute_claims(dataset(run)), "random mask fails earlier (equal error)")[0]
-    assert c.verdict.startswith("undetermined"), c
+    assert c.verdict.startswith("undetermined: no failing control round"), c
 
 
 def test_claims_undetermined_without_structure():

@@ -13,7 +13,8 @@ arrays (`detectors`, `toric`; tests/analysis/test_claims.py checks them on synth
   the rounds before and after, the size), accepted when it is >= JUMP_MIN decades and >= JUMP_RATIO x
   the median rise.
 - `n_at_error`: the alive count at which a pruning curve first reaches an error level (log-log
-  interpolation), for the random mask's shift in n at equal error.
+  interpolation); `largest_shift`: a control's largest n over IMP's n at equal error, over the
+  control points within an error window (the random mask's "earlier in n").
 - `dip`: the minimum of a per-round quantity (fidelity) accepted when 1 - F_min >= DIP_MIN and
   >= JUMP_RATIO x the median of 1 - F.
 - `odd_parity_filters`: hidden units supported on exactly the 4 edges of one plaquette with an odd
@@ -38,7 +39,7 @@ from ..datasets import load_results
 from ..task_params import task_parameters
 from .claim import Claim
 from .controls import control_claims
-from .detectors import Jump, RegionFit, dip, fit_regions, largest_jump, n_at_error
+from .detectors import Jump, RegionFit, dip, fit_regions, largest_jump, largest_shift, n_at_error
 from .format import claims_markdown, format_claims
 from .matching import match_claim, seeds_claim
 from .regions import boundaries, region_boundaries, region_claims
@@ -58,6 +59,7 @@ __all__ = [
     "fit_regions",
     "format_claims",
     "largest_jump",
+    "largest_shift",
     "n_at_error",
     "odd_parity_filters",
     "region_boundaries",

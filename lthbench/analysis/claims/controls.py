@@ -11,8 +11,8 @@ from ...pruning.controls import RANDOM_MASK, REINIT, TICKET
 from ..curves import curve_data
 from ..dense_match import MatchDense
 from ..stats import ratio_estimate
-from .claim import CONTROL_FACTOR, HEP_MARGIN, N_BOOT, Claim
-from .detectors import n_at_error
+from .claim import CONTROL_FACTOR, HEP_MARGIN, N_BOOT, SHIFT_BOOT_MIN, Claim
+from .detectors import largest_shift
 
 CONTROLS = ((TICKET, "T(theta_init, m_IMP)"), (REINIT, "T(theta_rand, m_IMP)"))
 
@@ -92,29 +92,47 @@ def _random_mask_claim(ds, task, method, c_imp, match: MatchDense) -> Claim:
     return cl
 
 
-def _largest_shift(c_imp, c_rand, cols, bound: float) -> tuple[float, int]:
-    """(largest n_random / n_IMP at equal error over the random mask's control rounds whose seed-mean
-    error (seeds `cols`) exceeds `bound` and stays HEP_MARGIN decades below IMP's highest (on IMP's
-    flat HEP end the n at equal error is not determined), the row of c_rand where it is); (NaN, -1)
-    when none."""
+def _seed_mean_shift(c_imp, c_rand, cols, lower: float) -> tuple[float, int]:
+    """`largest_shift` of the seed-mean curves over the seed columns `cols` ((k,) int, repeats allowed:
+    a bootstrap resample), between `lower` (relative error) and HEP_MARGIN decades below IMP's
+    highest seed-mean error; (value, row of c_rand)."""
     e_imp = np.nanmean(np.abs(c_imp.scored()[:, cols]), axis=1)
     e_rand = np.nanmean(np.abs(c_rand.scored()[:, cols]), axis=1)
-    top = np.nanmax(e_imp) * 10**-HEP_MARGIN
-    best, row = float("nan"), -1
-    for i, level in enumerate(e_rand):
-        if not bound < level <= top:
-            continue
-        shift = c_rand.n_alive[i] / n_at_error(c_imp.n_alive, e_imp, level)
-        if math.isfinite(shift) and not shift <= best:
-            best, row = shift, i
-    return best, row
+    upper = float(np.nanmax(e_imp)) * 10**-HEP_MARGIN if np.isfinite(e_imp).any() else float("nan")
+    return largest_shift(c_imp.n_alive, e_imp, c_rand.n_alive, e_rand, lower=lower, upper=upper)
+
+
+def _shift_interval(c_imp, c_rand, cols, lower: float) -> tuple[float, float, str]:
+    """(lo, hi, how): 95% percentile interval of the shift over seed resamples (paired: IMP and the
+    random mask resample the same seeds; fixed RNG seed); NaN when fewer than SHIFT_BOOT_MIN of the
+    resamples have a value (a CI of the lucky resamples only would be too narrow)."""
+    if cols.size < 2:
+        return float("nan"), float("nan"), "1 seed: no CI"
+    rng = np.random.default_rng(0)
+    boots = np.array(
+        [_seed_mean_shift(c_imp, c_rand, cols[b], lower)[0] for b in rng.integers(0, cols.size, (N_BOOT, cols.size))]
+    )
+    finite = boots[np.isfinite(boots)]
+    how = f"bootstrap over {cols.size} seeds ({finite.size} of {N_BOOT} resamples with a value)"
+    if finite.size < SHIFT_BOOT_MIN * N_BOOT:
+        return float("nan"), float("nan"), how + ": no CI"
+    lo, hi = (float(v) for v in np.percentile(finite, [2.5, 97.5]))
+    return lo, hi, how
+
+
+def _shift_verdict(value: float, lo: float, hi: float, where: str) -> str:
+    if math.isfinite(lo) and lo > 1 and value >= CONTROL_FACTOR:
+        return f"earlier: the random mask needs {value:.2g}x IMP's weights for the same error {where}"
+    if math.isfinite(lo) and lo >= 1 / CONTROL_FACTOR and hi <= CONTROL_FACTOR:
+        return f"comparable (largest gap {where})"
+    return f"inconclusive (largest gap {where})"
 
 
 def _random_mask_shift_claim(ds, task, method, c_imp, match: MatchDense) -> Claim:
     """How much earlier in n the random mask fails, read at equal error: at each control round where its
-    seed-mean error exceeds the matching-dense bound, n_random / the n at which IMP's seed-mean curve
-    first reaches that error (short of its HEP end); the largest over those rounds, with a bootstrap CI
-    over seeds."""
+    seed-mean error exceeds the matching-dense bound (and lies HEP_MARGIN decades below IMP's highest),
+    its n over the n at which IMP's seed-mean curve first reaches that error; the largest over those
+    rounds (a maximum: biased up by noise when several rounds qualify), with a bootstrap CI over seeds."""
     cr = curve_data(ds, task, method, RANDOM_MASK)
     cl = Claim(
         "Fig 1/4a",
@@ -133,31 +151,12 @@ def _random_mask_shift_claim(ds, task, method, c_imp, match: MatchDense) -> Clai
     if not (cr.rounds.size and math.isfinite(match.threshold) and cols.size):
         cl.verdict = "undetermined: no random-mask control"
         return cl
-    value, row = _largest_shift(c_imp, cr, cols, match.threshold)
+    cl.value, row = _seed_mean_shift(c_imp, cr, cols, match.threshold)
     if row < 0:
         cl.verdict = "undetermined: no failing control round below the HEP end whose error IMP reaches"
         return cl
-    boots = []
-    if cols.size > 1:
-        rng = np.random.default_rng(0)
-        boots = [
-            _largest_shift(c_imp, cr, cols[b], match.threshold)[0]
-            for b in rng.integers(0, cols.size, (N_BOOT, cols.size))
-        ]
-    finite = np.array([b for b in boots if math.isfinite(b)])
-    cl.value = value
-    if finite.size >= 0.5 * N_BOOT:
-        cl.lo, cl.hi = (float(v) for v in np.percentile(finite, [2.5, 97.5]))
-        cl.ci = f"bootstrap over {cols.size} seeds"
-    else:
-        cl.ci = "no CI (< 2 seeds or too few resamples with a failing round)"
-    where = f"at rho {cr.rho[row]:.3g} (round {cr.rounds[row]})"
-    if math.isfinite(cl.lo) and cl.lo > 1 and value >= CONTROL_FACTOR:
-        cl.verdict = f"earlier: the random mask needs {value:.2g}x IMP's weights for the same error {where}"
-    elif math.isfinite(cl.lo) and cl.lo >= 1 / CONTROL_FACTOR and cl.hi <= CONTROL_FACTOR:
-        cl.verdict = f"comparable (largest gap {where})"
-    else:
-        cl.verdict = f"inconclusive (largest gap {where})"
+    cl.lo, cl.hi, cl.ci = _shift_interval(c_imp, cr, cols, match.threshold)
+    cl.verdict = _shift_verdict(cl.value, cl.lo, cl.hi, f"at rho {cr.rho[row]:.3g} (round {cr.rounds[row]})")
     return cl
 
 

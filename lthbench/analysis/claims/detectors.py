@@ -158,13 +158,13 @@ def dip(f, *, min_dip: float = DIP_MIN, ratio: float = JUMP_RATIO) -> tuple[int,
 def n_at_error(n, err, level: float) -> float:
     """The alive count at which a pruning curve first reaches the error `level`, going down in n.
 
-    n: (R,) alive weights per round, decreasing; err: (R,) positive errors (NaN = no data); level > 0.
-    Interpolated linearly in (log n, log err) between the last finite round below `level` and the
+    n: (R,) alive weights per round, decreasing; err: (R,) positive errors (NaN = no data; rounds with
+    err <= 0 or n <= 0 are skipped too); level > 0. Interpolated linearly in (log n, log err) between the last finite round below `level` and the
     first at or above it; n of the first finite round when that one already reaches it; NaN when the
     curve never does.
     """
     n, err = np.asarray(n, float), np.asarray(err, float)
-    ok = np.isfinite(n) & np.isfinite(err) & (err > 0)
+    ok = np.isfinite(n) & (n > 0) & np.isfinite(err) & (err > 0)
     n, err = n[ok], err[ok]
     hit = np.flatnonzero(err >= level)
     if not hit.size or not level > 0:
@@ -174,3 +174,21 @@ def n_at_error(n, err, level: float) -> float:
         return float(n[0])
     t = (math.log(level) - math.log(err[k - 1])) / (math.log(err[k]) - math.log(err[k - 1]))
     return float(math.exp(math.log(n[k - 1]) + t * (math.log(n[k]) - math.log(n[k - 1]))))
+
+
+def largest_shift(n_imp, err_imp, n_rand, err_rand, *, lower: float, upper: float) -> tuple[float, int]:
+    """How many times IMP's weights a control needs for IMP's error, at its worst point.
+
+    n_imp, err_imp: (R,) IMP's alive weights (decreasing) and errors per round; n_rand, err_rand: (K,)
+    the control's, at its rounds. Over the control points with lower < err_rand <= upper:
+    n_rand / n_at_error(n_imp, err_imp, err_rand), the largest of them and its index into the (K,)
+    arrays; (NaN, -1) when no point qualifies or IMP never reaches any of their errors.
+    """
+    best, index = float("nan"), -1
+    for k, (n, level) in enumerate(zip(np.asarray(n_rand, float), np.asarray(err_rand, float))):
+        if not lower < level <= upper:
+            continue
+        shift = n / n_at_error(n_imp, err_imp, level)
+        if math.isfinite(shift) and (index < 0 or shift > best):
+            best, index = shift, k
+    return best, index
