@@ -1,4 +1,5 @@
-"""Provenance of a run: package versions, git commit, JAX backend and device, config and CLI args."""
+"""Provenance of a run: package versions, git commit, JAX backend and device, CPU vector instruction
+sets, config and CLI args."""
 
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ import jax
 from . import __version__
 
 PACKAGES = ("jax", "jaxlib", "dm-haiku", "optax", "numpy", "scipy", "xarray", "h5netcdf")
+VECTOR_ISA_PREFIXES = ("sse4", "avx", "fma", "f16c", "amx")
+
+
+def cpu_features() -> str:
+    """The CPU's vector instruction sets XLA compiles for ('avx avx2 avx512f fma ...', sorted; '' where
+    /proc/cpuinfo is unreadable): float32 training's last bits depend on them, so two machines with the
+    same platform string can give float32 nets (CNN, ResCNN) different numbers."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return " ".join(sorted({f for f in flags if f.startswith(VECTOR_ISA_PREFIXES)}))
 
 
 def git_commit(repo_dir: str | Path | None = None) -> str:
@@ -65,6 +79,7 @@ def collect(*, task=None, args: dict | None = None, extra: dict | None = None) -
         "versions": versions(),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "cpu_features": cpu_features(),
         "created_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         **device_info(),
     }

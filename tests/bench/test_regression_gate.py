@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 
 from lthbench import regression
-from lthbench.bench.gate import cells, coverage, mutations, reference, verdict, workers
+from lthbench.bench.gate import cells, coverage, mutations, reference, verdict
 from lthbench.bench.gate.main import fixed_key_verdicts
 from lthbench.errors import LthbenchError
 from lthbench.experiment import TaskSpec, list_tasks
 from lthbench.numerics import NUMERICS_VERSION
+from lthbench.provenance import cpu_features
 from lthbench.vmc import TrainConfig
 
 
@@ -239,7 +240,7 @@ def test_float32_values_are_exact_only_on_the_recording_cpu_kind(capsys):
     """A float32 net's moved value fails the gate when the reference was recorded on this CPU's vector
     instruction sets, and is reported (not failed) on another CPU kind; a float64 net's fails on both."""
     args = argparse.Namespace(statistical_only=False, verbose=False)
-    here = workers.cpu_features()
+    here = cpu_features()
     for name, is_float32 in (("tfim3x3-rescnn", True), ("tfim3x3-mc", False)):
         gt = cells.gate_task(name, cells.GATE_TASKS)
         assert gt.float32 is is_float32

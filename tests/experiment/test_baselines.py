@@ -15,6 +15,7 @@ from lthbench.analysis.report import make_report
 from lthbench.cli import main
 from lthbench.errors import LthbenchError
 from lthbench.experiment import baselines, get_task, list_tasks
+from lthbench.provenance import cpu_features
 from lthbench.results import (
     CellKey,
     RunStore,
@@ -108,6 +109,9 @@ def test_regenerate_resumes_from_seed_packs_alone(tiny_baseline, tmp_path, monke
         np.testing.assert_array_equal(got[name].values, want[name].values)
     assert baselines.load_artifacts(again).equals(baselines.load_artifacts(path))
     assert [p["seeds"] for p in provenance_of(got)["seed_packs"]] == [[0], [1]]
+    # each pack names the CPU's vector instruction sets: a float32 net's last bits depend on them
+    assert [p["cpu_features"] for p in provenance_of(got)["seed_packs"]] == [cpu_features()] * 2
+    assert "avx" in cpu_features() or "sse4" in cpu_features()
 
 
 def test_a_seed_pack_of_another_chain_or_seed_is_refused(tiny_baseline, tmp_path, monkeypatch):

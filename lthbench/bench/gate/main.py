@@ -24,7 +24,7 @@ import jax
 
 from ...errors import LthbenchError
 from ...numerics import NUMERICS_VERSION
-from ...provenance import git_commit
+from ...provenance import cpu_features, git_commit
 from . import mutations
 from .cells import GATE_TASKS, STAT_QUANTITY, gate_task, split_value_name, task_of
 from .coverage import EXEMPT, KNOBS
@@ -45,7 +45,7 @@ from .verdict import (
     format_value_verdict,
     seed_samples,
 )
-from .workers import cpu_features, machine, platform_info, run_jobs, worker
+from .workers import machine, platform_info, run_jobs, worker
 
 PROG = "python -m lthbench.regression"
 

@@ -18,6 +18,7 @@ import jax
 import jaxlib
 
 from ...errors import LthbenchError
+from ...provenance import cpu_features
 from . import mutations
 from .cells import GATE_TASKS, gate_task, run_gate_task
 
@@ -27,20 +28,6 @@ WORKER_ENV = {"JAX_PLATFORMS": "cpu", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THRE
 def machine() -> str:
     """'Linux-..., 2 CPUs, jax 0.10.2 cpu' (platform, os.cpu_count, JAX version; the gate runs on CPU)."""
     return f"{platform.platform()}, {os.cpu_count()} CPUs, jax {jax.__version__} cpu"
-
-
-VECTOR_ISA_PREFIXES = ("sse4", "avx", "fma", "f16c", "amx")
-
-
-def cpu_features() -> str:
-    """The CPU's vector instruction sets XLA compiles for ('avx avx2 avx512f fma ...', sorted; '' where
-    /proc/cpuinfo is unreadable): float32 training's last bits depend on them (see `fixed_key_verdicts`)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return ""
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return " ".join(sorted({f for f in flags if f.startswith(VECTOR_ISA_PREFIXES)}))
 
 
 def platform_info() -> dict:
