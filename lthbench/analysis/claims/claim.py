@@ -51,3 +51,8 @@ def log_err(c) -> np.ndarray:
     floor = np.sqrt(np.nanmax(c.var)) if c.var.size and np.isfinite(c.var).any() else 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log10(np.maximum(v, max(float(floor), 1e-300)))
+
+
+def boot_columns(s: int, n_boot: int = N_BOOT, seed: int = 0) -> np.ndarray:
+    """(n_boot, s) int: seed-column resamples with replacement (fixed RNG seed: reproducible CIs)."""
+    return np.random.default_rng(seed).integers(0, s, size=(n_boot, s))

@@ -11,7 +11,7 @@ from ...pruning.controls import RANDOM_MASK, REINIT, TICKET
 from ..curves import curve_data
 from ..dense_match import MatchDense
 from ..stats import ratio_estimate
-from .claim import CONTROL_FACTOR, HEP_MARGIN, N_BOOT, SHIFT_BOOT_MIN, Claim
+from .claim import CONTROL_FACTOR, HEP_MARGIN, N_BOOT, SHIFT_BOOT_MIN, Claim, boot_columns
 from .detectors import largest_shift
 
 CONTROLS = ((TICKET, "T(theta_init, m_IMP)"), (REINIT, "T(theta_rand, m_IMP)"))
@@ -57,9 +57,8 @@ def _structure_claims(ds, task, method, c_imp) -> list[Claim]:
     return out
 
 
-def _random_mask_claim(ds, task, method, c_imp, match: MatchDense) -> Claim:
+def _random_mask_claim(task, method, c_imp, cr, match: MatchDense) -> Claim:
     """n_fail(random mask) / n_fail(IMP): failure = mean error above the matching-dense bound."""
-    cr = curve_data(ds, task, method, RANDOM_MASK)
     cl = Claim(
         "Fig 1/4a",
         "random mask fails earlier",
@@ -108,10 +107,7 @@ def _shift_interval(c_imp, c_rand, cols, lower: float) -> tuple[float, float, st
     resamples have a value (a CI of the lucky resamples only would be too narrow)."""
     if cols.size < 2:
         return float("nan"), float("nan"), "1 seed: no CI"
-    rng = np.random.default_rng(0)
-    boots = np.array(
-        [_seed_mean_shift(c_imp, c_rand, cols[b], lower)[0] for b in rng.integers(0, cols.size, (N_BOOT, cols.size))]
-    )
+    boots = np.array([_seed_mean_shift(c_imp, c_rand, cols[b], lower)[0] for b in boot_columns(cols.size, N_BOOT)])
     finite = boots[np.isfinite(boots)]
     how = f"bootstrap over {cols.size} seeds ({finite.size} of {N_BOOT} resamples with a value)"
     if finite.size < SHIFT_BOOT_MIN * N_BOOT:
@@ -128,12 +124,11 @@ def _shift_verdict(value: float, lo: float, hi: float, where: str) -> str:
     return f"inconclusive (largest gap {where})"
 
 
-def _random_mask_shift_claim(ds, task, method, c_imp, match: MatchDense) -> Claim:
+def _random_mask_shift_claim(task, method, c_imp, cr, match: MatchDense) -> Claim:
     """How much earlier in n the random mask fails, read at equal error: at each control round where its
     seed-mean error exceeds the matching-dense bound (and lies HEP_MARGIN decades below IMP's highest),
     its n over the n at which IMP's seed-mean curve first reaches that error; the largest over those
     rounds (a maximum: biased up by noise when several rounds qualify), with a bootstrap CI over seeds."""
-    cr = curve_data(ds, task, method, RANDOM_MASK)
     cl = Claim(
         "Fig 1/4a",
         "random mask fails earlier (equal error)",
@@ -162,7 +157,8 @@ def _random_mask_shift_claim(ds, task, method, c_imp, match: MatchDense) -> Clai
 
 def control_claims(ds, task, method, c_imp, match: MatchDense) -> list[Claim]:
     """Every control claim of (task, method): the structure claims, then the two random-mask ones."""
+    cr = curve_data(ds, task, method, RANDOM_MASK)
     return _structure_claims(ds, task, method, c_imp) + [
-        _random_mask_claim(ds, task, method, c_imp, match),
-        _random_mask_shift_claim(ds, task, method, c_imp, match),
+        _random_mask_claim(task, method, c_imp, cr, match),
+        _random_mask_shift_claim(task, method, c_imp, cr, match),
     ]

@@ -10,13 +10,8 @@ import numpy as np
 
 from ..curves import curve_data
 from ..task_params import product_state_energy
-from .claim import BIC_MIN, HEP_TOL, N_BOOT, Claim, log_err
+from .claim import BIC_MIN, HEP_TOL, N_BOOT, Claim, boot_columns, log_err
 from .detectors import RegionFit, fit_regions
-
-
-def _boot_cols(s, n_boot, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, s, size=(n_boot, s))
 
 
 def _ci(boots: list[RegionFit], attr: str, flag: str) -> tuple[float, float]:
@@ -114,7 +109,7 @@ def region_claims(ds, task, method, c) -> tuple[list[Claim], RegionFit | None, t
     fit = fit_regions(x, np.nanmean(ly, axis=1))
     boots = []
     if cols.size > 1:
-        for b in _boot_cols(cols.size, N_BOOT):
+        for b in boot_columns(cols.size, N_BOOT):
             boots.append(fit_regions(x, np.nanmean(ly[:, b], axis=1)))
     ci_text = f"bootstrap over {cols.size} seeds" if boots else "1 seed: no CI"
     out = _boundary_claims(task, method, fit, boots, ci_text)
